@@ -1,0 +1,47 @@
+/**
+ * Errors raised while splitting the byte stream into frames or decoding their contents.
+ *
+ * @module
+ */
+
+import { KafkaTransportError, type KafkaErrorOptions } from "../transport/errors.ts";
+
+/**
+ * The byte stream cannot be split into Kafka frames: a size prefix is negative, too large, or
+ * is really the start of another protocol (HTTP, TLS). Fatal for the connection.
+ */
+export class FramingError extends KafkaTransportError {
+  /** The size prefix read from the stream. */
+  readonly size: number;
+
+  /**
+   * @param message What was read and what to check.
+   * @param size The offending size prefix.
+   * @param options Cause; never retriable on the same listener.
+   */
+  constructor(message: string, size: number, options: KafkaErrorOptions = {}) {
+    super(message, { ...options, retriable: false });
+    this.name = "FramingError";
+    this.size = size;
+  }
+}
+
+/** A frame's contents do not match the layout expected for it: truncated, or out of range. */
+export class DecodeError extends KafkaTransportError {
+  /** The name of the field being read when decoding failed. */
+  readonly field: string;
+  /** The byte offset within the frame at which that field starts. */
+  readonly offset: number;
+
+  /**
+   * @param field The field being read.
+   * @param offset Where in the frame the field starts.
+   * @param detail What is wrong with it.
+   */
+  constructor(field: string, offset: number, detail: string) {
+    super(`Cannot decode field "${field}" at byte ${offset}: ${detail}`);
+    this.name = "DecodeError";
+    this.field = field;
+    this.offset = offset;
+  }
+}

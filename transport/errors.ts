@@ -1,0 +1,126 @@
+/**
+ * The error classes shared by every layer. Runtime errors (`Deno.errors.*`, Bun's socket
+ * errors) are converted into these at the adapter boundary, so upper layers and users only
+ * ever see this tree.
+ *
+ * @module
+ */
+
+/** Options accepted by every {@link KafkaTransportError} constructor. */
+export interface KafkaErrorOptions {
+  /** The underlying error, kept for diagnostics. */
+  cause?: unknown;
+  /** Whether retrying the same operation may succeed. Overrides the class default. */
+  retriable?: boolean;
+  /** The Kafka protocol error code, when the failure came from a broker's reply. */
+  code?: number;
+}
+
+/**
+ * Base class of every error this module throws or rejects with.
+ *
+ * `retriable` says whether the same operation may succeed if tried again (on a new connection
+ * for transport failures); `code` is the Kafka protocol error code where there is one.
+ */
+export class KafkaTransportError extends Error {
+  /** Whether retrying the same operation may succeed. */
+  readonly retriable: boolean;
+  /** The Kafka protocol error code, or `undefined` when the failure is not a broker reply. */
+  readonly code: number | undefined;
+
+  /**
+   * @param message What went wrong and what to check.
+   * @param options Cause, retriable flag and Kafka error code.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "KafkaTransportError";
+    this.retriable = options.retriable ?? false;
+    this.code = options.code;
+  }
+}
+
+/** A TCP connection could not be established: the port refused it or the host is unreachable. */
+export class ConnectionRefusedError extends KafkaTransportError {
+  /**
+   * @param message What was dialled and what to check.
+   * @param options Cause; retriable defaults to `true`.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = "ConnectionRefusedError";
+  }
+}
+
+/** An established connection was closed or reset by the peer, or by the network. */
+export class ConnectionClosedError extends KafkaTransportError {
+  /**
+   * @param message What was happening when the connection went away.
+   * @param options Cause; retriable defaults to `true`.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = "ConnectionClosedError";
+  }
+}
+
+/** An operation (connect, handshake, request) did not finish within its time limit. */
+export class TimeoutError extends KafkaTransportError {
+  /**
+   * @param message Which operation timed out and after how long.
+   * @param options Cause; retriable defaults to `true`.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+    this.name = "TimeoutError";
+  }
+}
+
+/** The TLS handshake failed: untrusted certificate, hostname mismatch, or a non-TLS peer. */
+export class TlsError extends KafkaTransportError {
+  /**
+   * @param message What failed and what to check (CA, server name, listener type).
+   * @param options Cause; retriable defaults to `false`.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, options);
+    this.name = "TlsError";
+  }
+}
+
+/** The caller aborted the operation through its `AbortSignal`. */
+export class AbortError extends KafkaTransportError {
+  /**
+   * @param message What was aborted.
+   * @param options Cause (usually the signal's reason); retriable defaults to `false`.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, options);
+    this.name = "AbortError";
+  }
+}
+
+/** An option passed by the caller is invalid; the message names the option and the fix. */
+export class ConfigError extends KafkaTransportError {
+  /**
+   * @param message Which option is wrong and what it accepts.
+   * @param options Cause; never retriable.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, { ...options, retriable: false });
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Wraps anything thrown into a {@link KafkaTransportError}, keeping ours as they are.
+ *
+ * @param error Whatever was caught.
+ * @param context A short phrase saying what was being done, used as the message prefix.
+ * @returns The error itself when it is already ours, otherwise a wrapper with it as `cause`.
+ */
+export function asKafkaError(error: unknown, context: string): KafkaTransportError {
+  if (error instanceof KafkaTransportError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new KafkaTransportError(`${context}: ${detail}`, { cause: error });
+}
