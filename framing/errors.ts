@@ -4,7 +4,7 @@
  * @module
  */
 
-import { KafkaTransportError, type KafkaErrorOptions } from "../transport/errors.ts";
+import { type KafkaErrorOptions, KafkaTransportError } from "../transport/errors.ts";
 
 /**
  * The byte stream cannot be split into Kafka frames: a size prefix is negative, too large, or
@@ -15,6 +15,8 @@ export class FramingError extends KafkaTransportError {
   readonly size: number;
 
   /**
+   * Creates the error for a rejected size prefix.
+   *
    * @param message What was read and what to check.
    * @param size The offending size prefix.
    * @param options Cause; never retriable on the same listener.
@@ -34,6 +36,8 @@ export class DecodeError extends KafkaTransportError {
   readonly offset: number;
 
   /**
+   * Creates the error for a field that cannot be decoded.
+   *
    * @param field The field being read.
    * @param offset Where in the frame the field starts.
    * @param detail What is wrong with it.
@@ -43,5 +47,21 @@ export class DecodeError extends KafkaTransportError {
     this.name = "DecodeError";
     this.field = field;
     this.offset = offset;
+  }
+}
+
+/**
+ * A value cannot be encoded in the Kafka layout asked for: a UUID that is not 16 bytes, a
+ * string too long for its int16 length, a patch outside the bytes written.
+ */
+export class EncodeError extends KafkaTransportError {
+  /**
+   * Creates the error for a value that cannot be encoded.
+   *
+   * @param message Which value is wrong and what the layout allows.
+   */
+  constructor(message: string) {
+    super(message, { retriable: false });
+    this.name = "EncodeError";
   }
 }

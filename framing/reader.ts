@@ -7,7 +7,8 @@
 
 import { DecodeError } from "./errors.ts";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text: it is data, not a byte-order mark, in Kafka.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads Kafka primitive values from a byte array, front to back. Each method takes the name of
@@ -27,11 +28,21 @@ export class Reader {
   #pos: number;
 
   /**
+   * Creates a reader over `bytes` (or the part of it from `offset` to `end`).
+   *
    * @param bytes The bytes to read. They are not copied.
    * @param offset Where to start reading.
    * @param end Where to stop; the end of `bytes` when omitted.
+   * @throws {DecodeError} When `offset..end` is not a range within `bytes`.
    */
   constructor(bytes: Uint8Array, offset = 0, end: number = bytes.length) {
+    if (!(offset >= 0 && offset <= end && end <= bytes.length)) {
+      throw new DecodeError(
+        "reader",
+        offset,
+        `range ${offset}..${end} is not within the ${bytes.length} bytes given`,
+      );
+    }
     this.#buf = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pos = offset;
@@ -60,11 +71,15 @@ export class Reader {
     if (n > this.#end - at) {
       throw new DecodeError(field, at, `needs ${n} bytes, only ${this.#end - at} left`);
     }
+    // A negative count (a garbage length passed to raw or skip) would move backwards.
+    if (n < 0) throw new DecodeError(field, at, `negative length ${n}`);
     this.#pos = at + n;
     return at;
   }
 
   /**
+   * Reads a signed 8-bit integer.
+   *
    * @param field Name of the field, for errors.
    * @returns A signed 8-bit integer.
    */
@@ -73,6 +88,8 @@ export class Reader {
   }
 
   /**
+   * Reads a boolean byte.
+   *
    * @param field Name of the field, for errors.
    * @returns A boolean (any non-zero byte is `true`).
    */
@@ -81,6 +98,8 @@ export class Reader {
   }
 
   /**
+   * Reads a signed 16-bit big-endian integer.
+   *
    * @param field Name of the field, for errors.
    * @returns A signed 16-bit big-endian integer.
    */
@@ -89,6 +108,8 @@ export class Reader {
   }
 
   /**
+   * Reads a signed 32-bit big-endian integer.
+   *
    * @param field Name of the field, for errors.
    * @returns A signed 32-bit big-endian integer.
    */
@@ -97,6 +118,8 @@ export class Reader {
   }
 
   /**
+   * Reads an unsigned 32-bit big-endian integer.
+   *
    * @param field Name of the field, for errors.
    * @returns An unsigned 32-bit big-endian integer.
    */
@@ -105,6 +128,8 @@ export class Reader {
   }
 
   /**
+   * Reads a signed 64-bit big-endian integer.
+   *
    * @param field Name of the field, for errors.
    * @returns A signed 64-bit big-endian integer.
    */
@@ -113,6 +138,8 @@ export class Reader {
   }
 
   /**
+   * Reads a 64-bit big-endian float.
+   *
    * @param field Name of the field, for errors.
    * @returns A 64-bit big-endian IEEE 754 float.
    */
@@ -378,7 +405,11 @@ export class Reader {
   #elements<T>(n: number, at: number, each: (r: this) => T, field: string): T[] {
     if (n < 0) throw new DecodeError(field, at, `negative array length ${n}`);
     if (n > this.#end - this.#pos) {
-      throw new DecodeError(field, at, `array length ${n} exceeds the ${this.remaining} bytes left`);
+      throw new DecodeError(
+        field,
+        at,
+        `array length ${n} exceeds the ${this.remaining} bytes left`,
+      );
     }
     const out = new Array<T>(n);
     for (let i = 0; i < n; i++) out[i] = each(this);

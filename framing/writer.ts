@@ -4,7 +4,20 @@
  * @module
  */
 
+import { EncodeError } from "./errors.ts";
+
 const utf8 = new TextEncoder();
+
+/** The largest byte length an int16-prefixed string can have. */
+const INT16_MAX = 0x7fff;
+
+/**
+ * @param value An integer in 0..2^32-1.
+ * @returns How many bytes its unsigned varint encoding takes.
+ */
+function uvarintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
+}
 
 /** One entry of a tagged-field section: a tag number and its already encoded value. */
 export interface TaggedField {
@@ -29,6 +42,8 @@ export class Writer {
   #pos = 0;
 
   /**
+   * Creates a writer with an initial buffer.
+   *
    * @param capacity Initial size of the buffer in bytes; it grows as needed.
    */
   constructor(capacity = 256) {
@@ -49,7 +64,8 @@ export class Writer {
   #ensure(n: number): void {
     const need = this.#pos + n;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    // A zero-capacity writer must still grow, hence the floor.
+    let size = Math.max(this.#buf.length * 2, 64);
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#pos));
@@ -58,6 +74,8 @@ export class Writer {
   }
 
   /**
+   * Writes a signed 8-bit integer.
+   *
    * @param value A signed 8-bit integer.
    * @returns this
    */
@@ -69,6 +87,8 @@ export class Writer {
   }
 
   /**
+   * Writes a boolean as one byte, 1 or 0.
+   *
    * @param value `true` or `false`, written as one byte.
    * @returns this
    */
@@ -77,6 +97,8 @@ export class Writer {
   }
 
   /**
+   * Writes a signed 16-bit big-endian integer.
+   *
    * @param value A signed 16-bit integer, big-endian.
    * @returns this
    */
@@ -88,6 +110,8 @@ export class Writer {
   }
 
   /**
+   * Writes a signed 32-bit big-endian integer.
+   *
    * @param value A signed 32-bit integer, big-endian.
    * @returns this
    */
@@ -99,6 +123,8 @@ export class Writer {
   }
 
   /**
+   * Writes an unsigned 32-bit big-endian integer.
+   *
    * @param value An unsigned 32-bit integer, big-endian.
    * @returns this
    */
@@ -110,6 +136,8 @@ export class Writer {
   }
 
   /**
+   * Writes a signed 64-bit big-endian integer.
+   *
    * @param value A signed 64-bit integer, big-endian.
    * @returns this
    */
@@ -121,6 +149,8 @@ export class Writer {
   }
 
   /**
+   * Writes a 64-bit big-endian float.
+   *
    * @param value A 64-bit IEEE 754 float, big-endian.
    * @returns this
    */
@@ -194,12 +224,19 @@ export class Writer {
    *
    * @param value The text, or `null`.
    * @returns this
+   * @throws {EncodeError} When the UTF-8 encoding is longer than 32767 bytes.
    */
   string(value: string | null): this {
     if (value === null) return this.int16(-1);
     const at = this.#pos;
     this.int16(0);
     const n = this.#utf8(value);
+    if (n > INT16_MAX) {
+      this.#pos = at;
+      throw new EncodeError(
+        `A string field holds at most ${INT16_MAX} bytes of UTF-8, got ${n}: shorten the value`,
+      );
+    }
     this.#view.setInt16(at, n);
     return this;
   }
@@ -212,8 +249,20 @@ export class Writer {
    */
   compactString(value: string | null): this {
     if (value === null) return this.uvarint(0);
-    const bytes = utf8.encode(value);
-    return this.uvarint(bytes.length + 1).raw(bytes);
+    // Encode straight into the buffer after room for the longest possible length prefix, then
+    // move the text back if the actual prefix is shorter: no intermediate byte array.
+    const room = uvarintSize(value.length * 3 + 1);
+    // 5 covers any prefix, so the uvarint() below never reallocates and drops the text.
+    this.#ensure(5 + value.length * 3);
+    const start = this.#pos;
+    const { written } = utf8.encodeInto(value, this.#buf.subarray(start + room));
+    const prefix = uvarintSize(written + 1);
+    if (prefix !== room) {
+      this.#buf.copyWithin(start + prefix, start + room, start + room + written);
+    }
+    this.uvarint(written + 1);
+    this.#pos += written;
+    return this;
   }
 
   /**
@@ -256,9 +305,10 @@ export class Writer {
    *
    * @param value Exactly 16 bytes.
    * @returns this
+   * @throws {EncodeError} When `value` is not 16 bytes long.
    */
   uuid(value: Uint8Array): this {
-    if (value.length !== 16) throw new RangeError(`A UUID is 16 bytes, got ${value.length}`);
+    if (value.length !== 16) throw new EncodeError(`A UUID is 16 bytes, got ${value.length}`);
     return this.raw(value);
   }
 
@@ -310,10 +360,11 @@ export class Writer {
    * @param offset Where the integer starts.
    * @param value The new value.
    * @returns this
+   * @throws {EncodeError} When the 4 bytes at `offset` have not all been written.
    */
   patchInt32(offset: number, value: number): this {
-    if (offset < 0 || offset + 4 > this.#pos) {
-      throw new RangeError(`patchInt32 offset ${offset} outside written bytes 0..${this.#pos}`);
+    if (!(offset >= 0 && offset + 4 <= this.#pos)) {
+      throw new EncodeError(`patchInt32 offset ${offset} outside written bytes 0..${this.#pos}`);
     }
     this.#view.setInt32(offset, value);
     return this;

@@ -53,3 +53,45 @@ export interface ApiSpec<Req, Res> {
 export function isFlexible(api: { firstFlexibleVersion: number }, version: number): boolean {
   return version >= api.firstFlexibleVersion;
 }
+
+/**
+ * One Kafka API's codec with the server side as well, so the embedded test broker can read
+ * requests and answer them with the same layouts the client uses.
+ *
+ * @typeParam Req The request value.
+ * @typeParam Res The response value.
+ */
+export interface ServerApiSpec<Req, Res> extends ApiSpec<Req, Res> {
+  /**
+   * Reads the request body (after the header) at `version`.
+   *
+   * @param r Positioned at the start of the request body.
+   * @param version The version from the request header.
+   * @returns The decoded request.
+   */
+  decodeRequest(r: Reader, version: number): Req;
+  /**
+   * Writes the response body (after the header) at `version`.
+   *
+   * @param w Where to write.
+   * @param response The response value.
+   * @param version The version the request was sent at.
+   */
+  encodeResponse(w: Writer, response: Res, version: number): void;
+}
+
+/**
+ * Whether the response header for `version` of `api` is v1 (with tagged fields). It follows
+ * the flexible versions, except for ApiVersions (key 18), whose response header is always v0 so
+ * that a client can read it before knowing what the broker supports.
+ *
+ * @param api The API.
+ * @param version The version the request was sent at.
+ * @returns `true` when the response header carries a tagged-field section.
+ */
+export function hasFlexibleResponseHeader(
+  api: { key: number; firstFlexibleVersion: number },
+  version: number,
+): boolean {
+  return api.key !== 18 && version >= api.firstFlexibleVersion;
+}

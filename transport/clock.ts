@@ -10,7 +10,11 @@ export type TimerHandle = unknown;
 
 /** The time source and timer facility used by the broker connection. */
 export interface Clock {
-  /** @returns Milliseconds on a monotonic scale (only differences matter). */
+  /**
+   * Reads the current time.
+   *
+   * @returns Milliseconds on a monotonic scale (only differences matter).
+   */
   now(): number;
   /**
    * Schedules `fn` once after `ms` milliseconds.

@@ -29,6 +29,8 @@ export class KafkaTransportError extends Error {
   readonly code: number | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param message What went wrong and what to check.
    * @param options Cause, retriable flag and Kafka error code.
    */
@@ -43,6 +45,8 @@ export class KafkaTransportError extends Error {
 /** A TCP connection could not be established: the port refused it or the host is unreachable. */
 export class ConnectionRefusedError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message What was dialled and what to check.
    * @param options Cause; retriable defaults to `true`.
    */
@@ -55,6 +59,8 @@ export class ConnectionRefusedError extends KafkaTransportError {
 /** An established connection was closed or reset by the peer, or by the network. */
 export class ConnectionClosedError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message What was happening when the connection went away.
    * @param options Cause; retriable defaults to `true`.
    */
@@ -67,6 +73,8 @@ export class ConnectionClosedError extends KafkaTransportError {
 /** An operation (connect, handshake, request) did not finish within its time limit. */
 export class TimeoutError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message Which operation timed out and after how long.
    * @param options Cause; retriable defaults to `true`.
    */
@@ -79,6 +87,8 @@ export class TimeoutError extends KafkaTransportError {
 /** The TLS handshake failed: untrusted certificate, hostname mismatch, or a non-TLS peer. */
 export class TlsError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message What failed and what to check (CA, server name, listener type).
    * @param options Cause; retriable defaults to `false`.
    */
@@ -91,6 +101,8 @@ export class TlsError extends KafkaTransportError {
 /** The caller aborted the operation through its `AbortSignal`. */
 export class AbortError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message What was aborted.
    * @param options Cause (usually the signal's reason); retriable defaults to `false`.
    */
@@ -103,6 +115,8 @@ export class AbortError extends KafkaTransportError {
 /** An option passed by the caller is invalid; the message names the option and the fix. */
 export class ConfigError extends KafkaTransportError {
   /**
+   * Creates the error.
+   *
    * @param message Which option is wrong and what it accepts.
    * @param options Cause; never retriable.
    */

@@ -1,0 +1,3 @@
+module kafkawire/bench/responder
+
+go 1.22

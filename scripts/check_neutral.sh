@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Proves that the runtime-neutral layers stay neutral: they type-check with only the ES and DOM
+# libraries (no Deno namespace, no Bun types), and their source never names the Deno or Bun
+# globals or Bun's modules, not even in code samples inside comments.
+# Usage: scripts/check_neutral.sh   (from anywhere; exits non-zero on any violation)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+deno="./node_modules/.bin/deno"
+[[ -x "$deno" ]] || deno="deno"
+
+dirs=()
+for d in framing protocol sasl broker testing; do
+  [[ -d "$d" ]] && dirs+=("$d")
+done
+files=()
+if ((${#dirs[@]} > 0)); then
+  mapfile -t files < <(find "${dirs[@]}" -type f -name '*.ts' | sort)
+fi
+if ((${#files[@]} == 0)); then
+  echo "check_neutral: no .ts files found under framing/ protocol/ sasl/ broker/ testing/" >&2
+  exit 1
+fi
+echo "check_neutral: ${#files[@]} files in ${dirs[*]}"
+
+status=0
+
+# Runtime globals used as values or types (Deno.x, Bun?.x, Deno[...], globalThis.Bun,
+# (g as any).Deno, typeof Deno, "Deno" in globalThis), Bun's module specifiers, imports of the
+# runtime adapters, and triple-slash references that would pull the runtime types back in
+# behind the type check's back. Prose such as "runs on Deno and Bun" is allowed.
+patterns=(
+  -e '\b(Deno|Bun)\??\.[A-Za-z_$]'
+  -e '\b(Deno|Bun)\['
+  -e '\.(Deno|Bun)\b'
+  -e '\btypeof[[:space:]]+(Deno|Bun)\b'
+  -e "[\"'](Deno|Bun)[\"']"
+  -e "[\"'](bun|bun:[a-z]+|bun-types|@types/bun|npm:@types/bun)[\"']"
+  -e "[\"'][^\"']*transport/(deno|bun)\.ts[\"']"
+  -e "<reference[[:space:]]+(lib|types)=[\"'](deno|bun)"
+)
+if grep -nE "${patterns[@]}" "${files[@]}"; then
+  echo "check_neutral: FAIL: the lines above name a runtime; move that code to transport/deno.ts or transport/bun.ts" >&2
+  status=1
+else
+  echo "check_neutral: ok: no Deno/Bun references"
+fi
+
+# Type-check with a config whose lib has no "deno.ns"/"deno.window": any use of the Deno
+# namespace, including through an import of transport/deno.ts, fails to resolve.
+if "$deno" check --quiet --config scripts/neutral.deno.json "${files[@]}"; then
+  echo "check_neutral: ok: type-checks with lib [esnext, dom] only"
+else
+  # Tell a neutrality violation from code that does not type-check under Deno's own lib either.
+  if "$deno" check --quiet "${files[@]}" >/dev/null 2>&1; then
+    echo "check_neutral: FAIL: the files above need runtime types (Deno namespace or Bun)" >&2
+  else
+    echo "check_neutral: FAIL: the files above do not type-check at all (not only a runtime issue)" >&2
+  fi
+  status=1
+fi
+
+exit "$status"

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { runtime, test } from "../harness.ts";
+import { MockBroker } from "../../testing/mod.ts";
+import { BrokerConnection } from "../../broker/connection.ts";
+import type { Connector, ListenFn } from "../../transport/conn.ts";
+import { ConnectionRefusedError } from "../../transport/errors.ts";
+import { Echo, serveEcho } from "./echo_api.ts";
+
+// Each runtime's adapter is loaded only on its own runtime.
+const adapter: { connector: Connector; listen: ListenFn } = runtime === "deno"
+  ? await import("../../transport/deno.ts").then((m) => ({
+    connector: m.denoConnector,
+    listen: m.denoListen,
+  }))
+  : await import("../../transport/bun.ts").then((m) => ({
+    connector: m.bunConnector,
+    listen: m.bunListen,
+  }));
+
+test("over real loopback TCP: pipelined requests, broker restart, reconnect", async () => {
+  await using broker = await MockBroker.start({ listen: adapter.listen, outOfOrder: true });
+  serveEcho(broker, (v) => v % 4);
+  await using conn = new BrokerConnection({
+    host: broker.host,
+    port: broker.port,
+    connector: adapter.connector,
+    reconnectBackoffMs: 10,
+    reconnectBackoffMaxMs: 50,
+  });
+  const n = 2000;
+  const replies = await Promise.all(Array.from({ length: n }, (_, i) => conn.send(Echo, i)));
+  assert.deepEqual(replies, Array.from({ length: n }, (_, i) => i));
+  assert.ok(conn.stats().writes < n / 4, `${conn.stats().writes} writes`);
+  broker.down();
+  for (let i = 0; i < 200 && conn.state === "UP"; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(conn.state, "DOWN");
+  const queued = Promise.all([1, 2, 3].map((v) => conn.send(Echo, v)));
+  await new Promise((r) => setTimeout(r, 30));
+  await broker.up();
+  assert.deepEqual(await queued, [1, 2, 3]);
+  assert.equal(conn.stats().connects, 2);
+});
+
+test("over real loopback TCP: a closed port is refused with the state suffix", async () => {
+  await using broker = await MockBroker.start({ listen: adapter.listen });
+  const port = broker.port;
+  await broker.close();
+  await using conn = new BrokerConnection({
+    host: "127.0.0.1",
+    port,
+    connector: adapter.connector,
+  });
+  const err = await conn.connect().then(() => null, (e) => e);
+  assert.ok(err instanceof ConnectionRefusedError, String(err));
+  assert.match(err.message, /\(after \d+ ms in state CONNECT\)$/);
+});

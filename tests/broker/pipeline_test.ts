@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { test } from "../harness.ts";
+import { MockBroker, NO_REPLY } from "../../testing/mod.ts";
+import { BrokerConnection } from "../../broker/connection.ts";
+import { QueueFullError } from "../../broker/errors.ts";
+import { DecodeError } from "../../framing/errors.ts";
+import { AbortError } from "../../transport/errors.ts";
+import type { RequestEvent } from "../../broker/options.ts";
+import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
+import { apiVersionsOk, echoReply, replyFrame, ScriptedServer } from "./scripted_server.ts";
+
+/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("10 000 pipelined requests with random reply delays each get their own reply", async () => {
+  await using broker = await MockBroker.start({ outOfOrder: true });
+  const random = seeded(7);
+  serveEcho(broker, () => (random() < 0.5 ? 0 : Math.floor(random() * 5)));
+  const events: RequestEvent[] = [];
+  await using conn = connectionTo(broker, { hooks: { onRequest: (e) => events.push(e) } });
+  const n = 10_000;
+  const replies = await Promise.all(Array.from({ length: n }, (_, i) => conn.send(Echo, i)));
+  for (let i = 0; i < n; i++) assert.equal(replies[i], i);
+  const stats = conn.stats();
+  assert.equal(stats.requestsReplied, n + 1); // + ApiVersions
+  assert.equal(stats.unknownReplies, 0);
+  assert.equal(stats.inFlight, 0);
+  assert.equal(stats.queued, 0);
+  // Coalescing: far fewer writes than requests.
+  assert.ok(stats.writes < n / 10, `${stats.writes} writes for ${n} requests`);
+  assert.ok(
+    stats.rtt.samples > 0 && stats.rtt.max >= stats.rtt.p99 && stats.rtt.p99 >= stats.rtt.min,
+  );
+  const ids = new Set(events.map((e) => e.correlationId));
+  assert.equal(ids.size, n + 1, "every correlation id is distinct");
+  assert.ok(events.every((e) => e.error === undefined && e.repliedAt >= e.writtenAt));
+});
+
+test("a reply with an unknown correlation id is dropped and counted", async () => {
+  const server = new ScriptedServer((req) => {
+    if (req.apiKey === 18) return [apiVersionsOk(req)];
+    return [replyFrame(123_456, (w) => w.int32(-1)), echoReply(req)];
+  });
+  const conn = new BrokerConnection({ host: "h", port: 1, connector: server.connector });
+  assert.equal(await conn.send(Echo, 5), 5);
+  assert.equal(conn.stats().unknownReplies, 1);
+  assert.equal(conn.state, "UP");
+  await conn.close();
+  await server.close();
+});
+
+test("a reply body that fails to decode fails only its request", async () => {
+  const server = new ScriptedServer((req) => {
+    if (req.apiKey === 18) return [apiVersionsOk(req)];
+    if (req.body.int32() === 1) return [replyFrame(req.correlationId, () => {}, true)];
+    return [replyFrame(req.correlationId, (w) => w.int32(2), true)];
+  });
+  const conn = new BrokerConnection({ host: "h", port: 1, connector: server.connector });
+  const [bad, good] = await Promise.allSettled([conn.send(Echo, 1), conn.send(Echo, 2)]);
+  assert.equal(bad.status, "rejected");
+  assert.ok((bad as PromiseRejectedResult).reason instanceof DecodeError);
+  assert.deepEqual(good, { status: "fulfilled", value: 2 });
+  assert.equal(conn.state, "UP");
+  assert.equal(conn.stats().connects, 1);
+  await conn.close();
+  await server.close();
+});
+
+test("abort before the write removes the request from the queue", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker);
+  broker.faults.delay(30, 18);
+  await using conn = connectionTo(broker);
+  const ac = new AbortController();
+  const pending = conn.send(Echo, 1, { signal: ac.signal });
+  const queued = conn.request({
+    apiKey: Echo.key,
+    apiVersion: 0,
+    flexible: false,
+    encodeBody: (w) => w.int32(9),
+    decodeBody: (r) => r.int32(),
+    signal: ac.signal,
+  });
+  assert.equal(conn.stats().queued, 2);
+  ac.abort();
+  await assert.rejects(queued, AbortError);
+  await assert.rejects(pending, AbortError);
+  assert.equal(conn.stats().queued, 0);
+  assert.equal(await conn.send(Echo, 3), 3);
+  assert.deepEqual(broker.requests.filter((r) => r.apiKey === Echo.key).length, 1);
+  assert.equal(conn.stats().discardedReplies, 0);
+});
+
+test("abort after the write settles at once and discards the late reply", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker, (v) => (v === 1 ? 40 : 0));
+  await using conn = connectionTo(broker);
+  await conn.connect();
+  const ac = new AbortController();
+  const pending = conn.send(Echo, 1, { signal: ac.signal });
+  for (let i = 0; i < 100 && !broker.requests.some((r) => r.apiKey === Echo.key); i++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.equal(conn.stats().inFlight, 1);
+  ac.abort(new Error("user gave up"));
+  const err = await pending.then(() => null, (e) => e);
+  assert.ok(err instanceof AbortError);
+  assert.match(err.message, /after it was sent; its reply will be discarded/);
+  // The next request is answered after the late reply (in-order broker), which is discarded.
+  assert.equal(await conn.send(Echo, 2), 2);
+  const stats = conn.stats();
+  assert.equal(stats.discardedReplies, 1);
+  assert.equal(stats.unknownReplies, 0);
+});
+
+test("expectResponse false resolves once written", async () => {
+  await using broker = await MockBroker.start();
+  broker.handle(Echo, () => NO_REPLY);
+  await using conn = connectionTo(broker);
+  const value = await conn.send(Echo, 1, { expectResponse: false });
+  assert.equal(value, undefined);
+  assert.equal(conn.stats().inFlight, 0);
+});
+
+test("maxQueued rejects with QueueFullError for { wait: false } and otherwise waits", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker);
+  await using conn = connectionTo(broker, { maxQueued: 2 });
+  await conn.connect();
+  const a = conn.send(Echo, 1);
+  const b = conn.send(Echo, 2);
+  // Queued synchronously; the write happens in a microtask.
+  assert.equal(conn.stats().queued, 2);
+  await assert.rejects(conn.send(Echo, 3, { wait: false }), QueueFullError);
+  const c = conn.send(Echo, 4);
+  assert.deepEqual(await Promise.all([a, b, c]), [1, 2, 4]);
+});
+
+test("maxInFlight bounds the requests awaiting replies", async () => {
+  await using broker = await MockBroker.start();
+  let conn: BrokerConnection | null = null;
+  let maxSeen = 0;
+  broker.handle(Echo, async (req) => {
+    maxSeen = Math.max(maxSeen, conn!.stats().inFlight);
+    await new Promise((r) => setTimeout(r, 1));
+    const v = req.body.int32();
+    return new Uint8Array([v >>> 24, v >>> 16, v >>> 8, v]);
+  });
+  conn = connectionTo(broker, { maxInFlight: 3 });
+  const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => conn!.send(Echo, i)));
+  assert.deepEqual(replies, Array.from({ length: 50 }, (_, i) => i));
+  assert.equal(maxSeen, 3);
+  await conn.close();
+});

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { test } from "../harness.ts";
+import { MockBroker } from "../../testing/mod.ts";
+import { plain, scramSha256 } from "../../sasl/mod.ts";
+import { AuthenticationError } from "../../sasl/mechanism.ts";
+import { ConnectionClosedError } from "../../transport/errors.ts";
+import type { StateChange } from "../../broker/state.ts";
+import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
+
+const users = { alice: "alice-secret" };
+
+test("SASL PLAIN: ApiVersions, SaslHandshake v1, SaslAuthenticate, then UP", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
+  serveEcho(broker);
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "alice-secret" }),
+  });
+  const changes: StateChange[] = [];
+  conn.onStateChange((c) => changes.push(c));
+  assert.equal(await conn.send(Echo, 4), 4);
+  assert.deepEqual(changes.map((c) => c.to), [
+    "TRY_CONNECT",
+    "CONNECT",
+    "APIVERSION_QUERY",
+    "AUTH_HANDSHAKE",
+    "AUTH_REQ",
+    "UP",
+  ]);
+  assert.deepEqual(
+    broker.requests.map((r) => [r.apiKey, r.apiVersion]),
+    [[18, 3], [17, 1], [36, 2], [Echo.key, 2]],
+  );
+});
+
+test("SASL SCRAM-SHA-256 authenticates in two round trips", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["SCRAM-SHA-256"], users } });
+  serveEcho(broker);
+  await using conn = connectionTo(broker, {
+    sasl: scramSha256({ username: "alice", password: "alice-secret" }),
+  });
+  assert.equal(await conn.send(Echo, 9), 9);
+  assert.equal(broker.requests.filter((r) => r.apiKey === 36).length, 2);
+});
+
+test("wrong credentials fail with the broker's message and do not reconnect in a storm", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
+  serveEcho(broker);
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "wrong" }),
+  });
+  const queued = conn.send(Echo, 1).then(() => null, (e) => e);
+  const err = await conn.connect().then(() => null, (e) => e);
+  assert.ok(err instanceof AuthenticationError, String(err));
+  assert.equal(err.retriable, false);
+  assert.equal(err.code, 58);
+  assert.match(
+    err.message,
+    /SASL PLAIN authentication failed: SASL_AUTHENTICATION_FAILED \(58\): /,
+  );
+  assert.match(err.message, /\(after \d+ ms in state AUTH_REQ\)$/);
+  assert.equal(await queued, err, "queued requests fail with the authentication error");
+  const seen = broker.requests.length;
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(broker.requests.length, seen, "no reconnect without new work");
+  assert.equal(conn.state, "DOWN");
+});
+
+test("a mechanism the broker does not enable fails listing the enabled ones", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["SCRAM-SHA-256"], users } });
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "alice-secret" }),
+  });
+  const err = await conn.connect().then(() => null, (e) => e);
+  assert.ok(err instanceof AuthenticationError, String(err));
+  assert.match(err.message, /UNSUPPORTED_SASL_MECHANISM \(33\).*\[SCRAM-SHA-256\]/);
+});
+
+test("legacy SASL: SaslHandshake v0 then raw token frames (AUTH_LEGACY)", async () => {
+  await using broker = await MockBroker.start({
+    sasl: { mechanisms: ["PLAIN"], users, legacy: true },
+  });
+  serveEcho(broker);
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "alice-secret" }),
+  });
+  const changes: StateChange[] = [];
+  conn.onStateChange((c) => changes.push(c));
+  assert.equal(await conn.send(Echo, 6), 6);
+  assert.deepEqual(changes.map((c) => c.to).slice(2), [
+    "APIVERSION_QUERY",
+    "AUTH_HANDSHAKE",
+    "AUTH_LEGACY",
+    "UP",
+  ]);
+  assert.deepEqual(broker.requests.map((r) => [r.apiKey, r.apiVersion]).slice(0, 2), [[18, 3], [
+    17,
+    0,
+  ]]);
+});
+
+test("a broker that requires SASL closing right after UP gets the SASL hint", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
+  serveEcho(broker);
+  await using conn = connectionTo(broker);
+  const err = await conn.send(Echo, 1).then(() => null, (e) => e);
+  assert.ok(err instanceof ConnectionClosedError, String(err));
+  assert.match(
+    err.message,
+    /broker might require SASL authentication \(after \d+ ms in state UP\)$/,
+  );
+});
+
+test("re-authentication under load: every request answered once, no reconnect", async () => {
+  await using broker = await MockBroker.start({
+    sasl: { mechanisms: ["SCRAM-SHA-256"], users, sessionLifetimeMs: 300 },
+  });
+  serveEcho(broker, (v) => v % 3);
+  await using conn = connectionTo(broker, {
+    sasl: scramSha256({ username: "alice", password: "alice-secret" }),
+  });
+  const changes: StateChange[] = [];
+  conn.onStateChange((c) => changes.push(c));
+  await conn.connect();
+  const started = performance.now();
+  let next = 0;
+  const answers = new Map<number, number>();
+  // Several concurrent senders for ~800 ms: re-authentication every ~270 ms meanwhile.
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (performance.now() - started < 800 && next < 20_000) {
+      const v = next++;
+      const got = await conn.send(Echo, v);
+      assert.equal(got, v);
+      answers.set(v, (answers.get(v) ?? 0) + 1);
+    }
+  }));
+  assert.equal(answers.size, next);
+  assert.ok([...answers.values()].every((n) => n === 1));
+  const reauths = changes.filter((c) => c.to === "REAUTH").length;
+  assert.ok(reauths >= 2, `${reauths} re-authentications`);
+  const stats = conn.stats();
+  assert.equal(stats.connects, 1);
+  assert.equal(stats.disconnects, 0);
+  // REAUTH → AUTH_HANDSHAKE → AUTH_REQ → UP, each time.
+  const i = changes.findIndex((c) => c.to === "REAUTH");
+  assert.deepEqual(changes.slice(i, i + 4).map((c) => c.to), [
+    "REAUTH",
+    "AUTH_HANDSHAKE",
+    "AUTH_REQ",
+    "UP",
+  ]);
+});

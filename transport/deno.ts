@@ -1,0 +1,600 @@
+/**
+ * The Deno adapter: {@link denoConnector} dials brokers with `Deno.connect` (plus
+ * `Deno.startTls`, or `Deno.connectTls` for mutual TLS), {@link denoListen} accepts
+ * connections (used by the embedded test broker), and {@link startTls} upgrades a plaintext
+ * connection in place. Every `Deno.errors.*` is converted into the transport error classes
+ * here, so nothing above this module sees a Deno error.
+ *
+ * TLS handshakes are always completed before a connection is handed out, so a wrong CA or
+ * host name is reported by the connector, with a hint, instead of by the first request.
+ *
+ * @example
+ * ```ts
+ * import { denoConnector } from "./deno.ts";
+ *
+ * const conn = await denoConnector({ host: "localhost", port: 9092, timeoutMs: 10_000 });
+ * // An ApiVersions v0 request with client id "me".
+ * await conn.write(new Uint8Array([0, 0, 0, 12, 0, 18, 0, 0, 0, 0, 0, 1, 0, 2, 109, 101]));
+ * const chunk = await conn.read(); // the start of the response, or null if the broker hung up
+ * conn.close();
+ * ```
+ *
+ * @module
+ */
+
+import { systemClock } from "./clock.ts";
+import type {
+  Conn,
+  ConnectOptions,
+  Connector,
+  Listener,
+  ListenFn,
+  ListenOptions,
+  NetAddr,
+  TlsOptions,
+} from "./conn.ts";
+import { checkConnectOptions, guardDial, targetOf } from "./dial.ts";
+import {
+  ConfigError,
+  ConnectionClosedError,
+  ConnectionRefusedError,
+  KafkaTransportError,
+  TimeoutError,
+} from "./errors.ts";
+import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
+
+/** Size of each receive buffer; reads hand out views of it and never reuse a byte. */
+const READ_BUFFER_SIZE = 256 * 1024;
+/**
+ * Below this much free space at the tail a new receive buffer is started, so that every read
+ * can take a large bite (a TLS record is 16 KiB) instead of trickling into a small tail.
+ */
+const MIN_READ_SPACE = 32 * 1024;
+
+/** A write waiting for the ones before it to finish. */
+interface QueuedWrite {
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (error: KafkaTransportError) => void;
+}
+
+/** The state a connection ended in. */
+interface Ending {
+  /** Why it ended; `undefined` for a local close without reason or a clean close by the peer. */
+  reason: KafkaTransportError | undefined;
+  /** Whether reads should reject (an I/O failure) rather than report end of stream. */
+  failed: boolean;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed or consumed by Deno.startTls: nothing left to release.
+  }
+}
+
+function netAddr(addr: Deno.Addr): NetAddr {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return { hostname, port };
+}
+
+/** Maps a failure of `Deno.connect` / `Deno.connectTls` before any TLS handshake. */
+function connectFailure(error: unknown, target: string): KafkaTransportError {
+  if (error instanceof KafkaTransportError) return error;
+  const detail = errorText(error);
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return new ConnectionRefusedError(
+      `Connection to ${target} refused (${detail}): is a broker listening there? Check host, port ` +
+        "and the broker's advertised.listeners",
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.TimedOut) {
+    return new TimeoutError(
+      `Connect to ${target} timed out in the operating system (${detail}): check that the host ` +
+        "is reachable (firewall, routing)",
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError(
+      `Not allowed to connect to ${target} (${detail}): run Deno with --allow-net`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.InvalidData || error instanceof TypeError) {
+    return new ConfigError(
+      `Cannot set up TLS for ${target} (${detail}): check that caCerts, cert and key are PEM text`,
+      { cause: error },
+    );
+  }
+  return new ConnectionRefusedError(
+    `Cannot connect to ${target} (${detail}): check that the host name resolves and the host is ` +
+      "reachable",
+    { cause: error },
+  );
+}
+
+/** Maps a failed TLS handshake, turning an unverifiable chain under `dangerouslyDisableVerification` into advice. */
+function handshakeFailure(error: unknown, target: string, tls: TlsOptions): KafkaTransportError {
+  if (error instanceof KafkaTransportError) return error;
+  const detail = errorText(error);
+  if (error instanceof Deno.errors.TimedOut) {
+    return new TimeoutError(`TLS handshake with ${target} timed out (${detail})`, { cause: error });
+  }
+  const kind = classifyTlsFailure(detail);
+  if (tls.dangerouslyDisableVerification && (kind === "untrusted" || kind === "expired")) {
+    return new ConfigError(
+      `TLS handshake with ${target} failed (${detail}): dangerouslyDisableVerification can only ` +
+        "skip the host name check on Deno; the certificate chain is still verified. Pass the " +
+        "broker's CA in caCerts, or run Deno with --unsafely-ignore-certificate-errors (or " +
+        `--unsafely-ignore-certificate-errors=${target.replace(/:\d+$/, "")}) to skip it ` +
+        "process-wide",
+      { cause: error },
+    );
+  }
+  return tlsFailure(target, detail, error);
+}
+
+/** Maps a failed read or write on an established connection. */
+function ioFailure(
+  error: unknown,
+  target: string,
+  doing: string,
+  secure: boolean,
+): KafkaTransportError {
+  if (error instanceof KafkaTransportError) return error;
+  const detail = errorText(error);
+  if (secure && error instanceof Deno.errors.InvalidData) {
+    return tlsFailure(target, detail, error, "session");
+  }
+  if (error instanceof Deno.errors.TimedOut) {
+    return new TimeoutError(
+      `The operating system timed out ${doing} ${target} (${detail}): the network path to the ` +
+        "broker is broken",
+      { cause: error },
+    );
+  }
+  return new ConnectionClosedError(
+    `Connection to ${target} was lost while ${doing} it (${detail})`,
+    { cause: error },
+  );
+}
+
+/** A {@link Conn} over a `Deno.Conn` (TCP or TLS). */
+class DenoConn implements Conn {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  readonly secure: boolean;
+  readonly closed: Promise<KafkaTransportError | undefined>;
+  readonly #raw: Deno.Conn;
+  /** The raw connection when it is plain TCP; a TlsConn has no socket options (TLS
+   * connections get theirs while still TCP, before the upgrade). */
+  readonly #tcp: Deno.TcpConn | null;
+  readonly #target: string;
+  readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
+  #ending: Ending | null = null;
+  #buf = new Uint8Array(READ_BUFFER_SIZE);
+  #pos = 0;
+  #reading = false;
+  /** Writes not yet started; the one in progress has been taken off. */
+  #queue: QueuedWrite[] = [];
+  #writing = false;
+
+  constructor(raw: Deno.Conn, secure: boolean, target: string) {
+    this.#raw = raw;
+    this.#tcp = "setNoDelay" in raw ? raw as Deno.TcpConn : null;
+    this.#target = target;
+    this.secure = secure;
+    this.localAddr = netAddr(raw.localAddr);
+    this.remoteAddr = netAddr(raw.remoteAddr);
+    const { promise, resolve } = Promise.withResolvers<KafkaTransportError | undefined>();
+    this.closed = promise;
+    this.#settleClosed = resolve;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#ending !== null) return this.#readAfterEnd();
+    if (this.#reading) {
+      throw new KafkaTransportError(
+        `read() on ${this.#target} called while another read() is pending: await each read first`,
+      );
+    }
+    this.#reading = true;
+    if (this.#buf.length - this.#pos < MIN_READ_SPACE) {
+      // The old buffer stays alive only through the views already handed out.
+      this.#buf = new Uint8Array(READ_BUFFER_SIZE);
+      this.#pos = 0;
+    }
+    let n: number | null;
+    try {
+      n = await this.#raw.read(this.#buf.subarray(this.#pos));
+    } catch (error) {
+      this.#reading = false;
+      if (this.#ending !== null) return this.#readAfterEnd();
+      const failure = ioFailure(error, this.#target, "reading from", this.secure);
+      this.#end(failure, true);
+      throw failure;
+    }
+    this.#reading = false;
+    if (this.#ending !== null) return this.#readAfterEnd();
+    if (n === null) {
+      this.#end(undefined, false);
+      return null;
+    }
+    const start = this.#pos;
+    this.#pos = start + n;
+    return this.#buf.subarray(start, this.#pos);
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
+    if (bytes.length === 0 && !this.#writing) return Promise.resolve();
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#queue.push({ bytes, resolve, reject });
+    if (!this.#writing) void this.#pump();
+    return promise;
+  }
+
+  close(reason?: KafkaTransportError): void {
+    if (this.#ending !== null) return;
+    this.#end(reason, false);
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    if (this.#ending === null) this.#tcp?.setNoDelay(noDelay);
+  }
+
+  setKeepAlive(keepAlive: boolean): void {
+    if (this.#ending === null) this.#tcp?.setKeepAlive(keepAlive);
+  }
+
+  /**
+   * Hands the socket over to `Deno.startTls`: this wrapper ends (its `closed` settles with
+   * `undefined`) without closing the socket.
+   */
+  async detachForTls(): Promise<Deno.TcpConn> {
+    if (this.#ending !== null) throw this.#writeAfterEnd();
+    if (this.#tcp === null) {
+      throw new ConfigError(`startTls(): the connection to ${this.#target} already uses TLS`);
+    }
+    if (this.#reading) {
+      throw new ConfigError(
+        `startTls(): a read() on ${this.#target} is pending; upgrade before reading, or once the ` +
+          "plaintext exchange is complete",
+      );
+    }
+    // A zero-length write queues behind the pending ones, so this waits for all of them.
+    await this.write(new Uint8Array(0));
+    if (this.#ending !== null) throw this.#writeAfterEnd();
+    this.#ending = { reason: undefined, failed: false };
+    this.#settleClosed(undefined);
+    return this.#tcp;
+  }
+
+  #readAfterEnd(): Promise<null> {
+    const ending = this.#ending!;
+    return ending.failed ? Promise.reject(ending.reason) : Promise.resolve(null);
+  }
+
+  #writeAfterEnd(): KafkaTransportError {
+    const reason = this.#ending?.reason;
+    return new ConnectionClosedError(
+      `Cannot write to ${this.#target}: the connection is closed` +
+        (reason === undefined ? "" : ` (${reason.message})`),
+      { cause: reason },
+    );
+  }
+
+  async #pump(): Promise<void> {
+    this.#writing = true;
+    while (this.#queue.length > 0 && this.#ending === null) {
+      const item = this.#queue.shift()!;
+      try {
+        const { bytes } = item;
+        let done = 0;
+        while (done < bytes.length) {
+          done += await this.#raw.write(done === 0 ? bytes : bytes.subarray(done));
+        }
+        item.resolve();
+      } catch (error) {
+        if (this.#ending !== null) {
+          item.reject(this.#writeAfterEnd());
+        } else {
+          const failure = ioFailure(error, this.#target, "writing to", this.secure);
+          item.reject(failure);
+          this.#end(failure, true);
+        }
+      }
+    }
+    this.#writing = false;
+  }
+
+  #end(reason: KafkaTransportError | undefined, failed: boolean): void {
+    this.#ending = { reason, failed };
+    closeQuietly(this.#raw);
+    this.#settleClosed(reason);
+    if (this.#queue.length > 0) {
+      const error = this.#writeAfterEnd();
+      for (const item of this.#queue.splice(0)) item.reject(error);
+    }
+  }
+}
+
+/** Waits for the handshake, closing the connection when `abort` fires meanwhile. */
+async function completeHandshake(
+  conn: Deno.TlsConn,
+  tls: TlsOptions,
+  target: string,
+  abort: AbortSignal,
+): Promise<Deno.TlsConn> {
+  if (abort.aborted) {
+    closeQuietly(conn);
+    throw abort.reason;
+  }
+  const onAbort = (): void => closeQuietly(conn);
+  abort.addEventListener("abort", onAbort, { once: true });
+  try {
+    await conn.handshake();
+    return conn;
+  } catch (error) {
+    closeQuietly(conn);
+    throw handshakeFailure(error, target, tls);
+  } finally {
+    abort.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Starts TLS on `tcp` and completes the handshake; `tcp` is consumed either way. */
+async function upgrade(
+  tcp: Deno.TcpConn,
+  tls: TlsOptions,
+  serverName: string,
+  target: string,
+  abort: AbortSignal,
+): Promise<Deno.TlsConn> {
+  let conn: Deno.TlsConn;
+  try {
+    conn = await Deno.startTls(tcp, {
+      hostname: serverName,
+      caCerts: tls.caCerts,
+      unsafelyDisableHostnameVerification: tls.dangerouslyDisableVerification === true,
+    });
+  } catch (error) {
+    closeQuietly(tcp);
+    throw handshakeFailure(error, target, tls);
+  }
+  return await completeHandshake(conn, tls, target, abort);
+}
+
+/**
+ * Mutual TLS goes through `Deno.connectTls`, the only Deno API that presents a client
+ * certificate (`Deno.startTls` silently drops one); it verifies the dialled name, so a
+ * different `serverName` cannot be honoured.
+ */
+async function dialMutualTls(
+  options: ConnectOptions,
+  tls: TlsOptions,
+  target: string,
+  abort: AbortSignal,
+): Promise<DenoConn> {
+  if (tls.serverName !== undefined && tls.serverName !== options.host) {
+    throw new ConfigError(
+      `tls.serverName "${tls.serverName}" differs from host "${options.host}": on Deno a client ` +
+        "certificate can only be sent by Deno.connectTls, which verifies the dialled name. Dial " +
+        "the broker by the name in its certificate (host = serverName)",
+    );
+  }
+  let conn: Deno.TlsConn;
+  try {
+    conn = await Deno.connectTls({
+      hostname: options.host,
+      port: options.port,
+      caCerts: tls.caCerts,
+      cert: tls.cert!,
+      key: tls.key!,
+      unsafelyDisableHostnameVerification: tls.dangerouslyDisableVerification === true,
+    });
+  } catch (error) {
+    throw connectFailure(error, target);
+  }
+  return new DenoConn(await completeHandshake(conn, tls, target, abort), true, target);
+}
+
+async function dial(
+  options: ConnectOptions,
+  target: string,
+  abort: AbortSignal,
+): Promise<DenoConn> {
+  const { tls } = options;
+  if (tls?.cert !== undefined) return await dialMutualTls(options, tls, target, abort);
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await Deno.connect({ hostname: options.host, port: options.port, signal: abort });
+  } catch (error) {
+    throw connectFailure(error, target);
+  }
+  if (abort.aborted) {
+    closeQuietly(tcp);
+    throw abort.reason;
+  }
+  // Set while still TCP: a TlsConn offers no socket options.
+  tcp.setNoDelay(options.noDelay ?? true);
+  tcp.setKeepAlive(options.keepAlive ?? false);
+  if (tls === undefined) return new DenoConn(tcp, false, target);
+  const conn = await upgrade(tcp, tls, tls.serverName ?? options.host, target, abort);
+  return new DenoConn(conn, true, target);
+}
+
+/**
+ * Dials a broker with Deno's socket APIs: TCP (`Deno.connect`), TLS (`Deno.connect` then
+ * `Deno.startTls`, so `serverName` can differ from the dialled host) or mutual TLS
+ * (`Deno.connectTls` with `cert`/`key`, which requires `serverName` to equal `host`). The TLS
+ * handshake completes before the promise resolves.
+ *
+ * `tls.dangerouslyDisableVerification` skips the host name check per connection; Deno cannot
+ * skip certificate chain verification per connection, so an untrusted chain then fails with a
+ * {@link ConfigError} pointing to `--unsafely-ignore-certificate-errors`.
+ *
+ * Requires `--allow-net`.
+ *
+ * @param options Where and how to connect.
+ * @returns The connection; rejects with `ConnectionRefusedError`, `TimeoutError`, `AbortError`,
+ *   `TlsError` or `ConfigError`.
+ */
+export const denoConnector: Connector = (options: ConnectOptions): Promise<Conn> => {
+  try {
+    checkConnectOptions(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const target = targetOf(options.host, options.port);
+  return guardDial<Conn>(
+    target,
+    options,
+    systemClock,
+    (abort) => dial(options, target, abort),
+    (late) => late.close(),
+  );
+};
+
+/**
+ * Upgrades a plaintext connection made by {@link denoConnector} (or accepted by
+ * {@link denoListen}) to TLS, as a client, and completes the handshake. The given `conn` ends
+ * (its `closed` settles with `undefined`) and must not be used again; use the returned one.
+ * Waits for pending writes first; no read may be pending.
+ *
+ * Deno's `startTls` cannot present a client certificate: for mutual TLS dial with
+ * `denoConnector` and `tls` instead.
+ *
+ * @param conn A plaintext connection from this adapter.
+ * @param tls CA certificates, server name and verification settings.
+ * @param host The name to verify when `tls.serverName` is not set; defaults to the peer's
+ *   address.
+ * @param limits Optional `timeoutMs` and `signal` bounding the handshake.
+ * @returns The TLS connection; rejects with `TlsError`, `TimeoutError`, `AbortError` or
+ *   `ConfigError` (not a Deno plaintext connection, read pending, client certificate given).
+ */
+export async function startTls(
+  conn: Conn,
+  tls: TlsOptions,
+  host: string = conn.remoteAddr.hostname,
+  limits: Pick<ConnectOptions, "signal" | "timeoutMs"> = {},
+): Promise<Conn> {
+  if (!(conn instanceof DenoConn)) {
+    throw new ConfigError(
+      "startTls() needs a connection made by denoConnector or denoListen from this module",
+    );
+  }
+  if (tls.cert !== undefined || tls.key !== undefined) {
+    throw new ConfigError(
+      "startTls() cannot send a client certificate (Deno.startTls has no cert/key option): for " +
+        "mutual TLS dial with denoConnector and tls.cert / tls.key",
+    );
+  }
+  const target = targetOf(conn.remoteAddr.hostname, conn.remoteAddr.port);
+  const tcp = await conn.detachForTls();
+  return await guardDial<Conn>(
+    target,
+    limits,
+    systemClock,
+    async (abort) =>
+      new DenoConn(await upgrade(tcp, tls, tls.serverName ?? host, target, abort), true, target),
+    (late) => late.close(),
+  ).catch((error) => {
+    // The guard gave up (timeout, abort) while the handshake ran: its socket is ours to close.
+    closeQuietly(tcp);
+    throw error;
+  });
+}
+
+/** A {@link Listener} over `Deno.listen` / `Deno.listenTls`. */
+class DenoListener implements Listener {
+  readonly addr: NetAddr;
+  readonly #listener: Deno.Listener;
+  readonly #secure: boolean;
+  #closed = false;
+
+  constructor(listener: Deno.Listener, secure: boolean) {
+    this.#listener = listener;
+    this.#secure = secure;
+    this.addr = netAddr(listener.addr);
+  }
+
+  async accept(): Promise<Conn | null> {
+    if (this.#closed) return null;
+    let raw: Deno.Conn;
+    try {
+      raw = await this.#listener.accept();
+    } catch (error) {
+      if (this.#closed || error instanceof Deno.errors.BadResource) return null;
+      throw new KafkaTransportError(
+        `Accepting on ${targetOf(this.addr.hostname, this.addr.port)} failed (${
+          errorText(error)
+        }): check the process's open-file limit`,
+        { cause: error },
+      );
+    }
+    if (this.#closed) {
+      closeQuietly(raw);
+      return null;
+    }
+    if ("setNoDelay" in raw) (raw as Deno.TcpConn).setNoDelay(true);
+    const remote = netAddr(raw.remoteAddr);
+    return new DenoConn(raw, this.#secure, targetOf(remote.hostname, remote.port));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/**
+ * Listens with `Deno.listen`, or `Deno.listenTls` when `options.tls` is given. TLS
+ * connections are handed out before their handshake, which runs on first read or write (a
+ * peer that never handshakes must not hold up `accept()`).
+ *
+ * Deno cannot request client certificates, so `tls.requestClientCert` is rejected.
+ *
+ * @param options Address (default 127.0.0.1, port 0 = any free port) and TLS identity.
+ * @returns The bound listener; rejects with `ConfigError` when the address is in use, the
+ *   TLS material is invalid or permissions are missing.
+ */
+export const denoListen: ListenFn = (options: ListenOptions = {}): Promise<Listener> => {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const target = targetOf(hostname, port);
+  const { tls } = options;
+  if (tls?.requestClientCert) {
+    return Promise.reject(
+      new ConfigError(
+        "tls.requestClientCert is not supported on Deno: Deno.listenTls cannot request or verify " +
+          "client certificates",
+      ),
+    );
+  }
+  try {
+    const listener = tls === undefined
+      ? Deno.listen({ hostname, port, transport: "tcp" })
+      : Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key });
+    return Promise.resolve(new DenoListener(listener, tls !== undefined));
+  } catch (error) {
+    const detail = errorText(error);
+    const message = error instanceof Deno.errors.AddrInUse
+      ? `Cannot listen on ${target}: the address is in use (${detail}); pick another port, or 0`
+      : `Cannot listen on ${target} (${detail}): check the address, the TLS cert/key (PEM) and ` +
+        "--allow-net";
+    return Promise.reject(new ConfigError(message, { cause: error }));
+  }
+};
