@@ -77,11 +77,15 @@ export interface BunSocketLike {
   /** Restarts `data` callbacks. */
   resume(): void;
   /**
+   * Turns Nagle's algorithm off (`true`) or on.
+   *
    * @param noDelay Whether to set TCP_NODELAY.
    * @returns Whether the option was applied.
    */
   setNoDelay(noDelay: boolean): boolean;
   /**
+   * Turns TCP keep-alive probes on or off.
+   *
    * @param enable Whether to set SO_KEEPALIVE.
    * @param initialDelay Idle time before the first probe, in milliseconds.
    * @returns Whether the option was applied.
@@ -469,6 +473,10 @@ class BunConn implements Conn {
     if (this.#head === this.#chunks.length) {
       this.#chunks = [];
       this.#head = 0;
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
+      // A reader that never quite catches up must not keep every consumed chunk referenced.
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
     }
     this.#buffered -= chunk.length;
     if (this.#paused && this.#buffered < RESUME_BELOW && this.#ending === null) {
@@ -628,6 +636,8 @@ export function createBunConnector(bun: BunLike, clock: Clock = systemClock): Co
 class BunListener implements Listener {
   addr: NetAddr = { hostname: "", port: 0 };
   #server: BunListenerLike | null = null;
+  /** TLS connections still handshaking: closed with the listener, as nobody else owns them. */
+  readonly handshaking: Set<Conn> = new Set();
   #queue: Conn[] = [];
   #waiter: ((conn: Conn | null) => void) | null = null;
   #closed = false;
@@ -670,6 +680,8 @@ class BunListener implements Listener {
     this.#closed = true;
     this.#server?.stop(false);
     for (const conn of this.#queue.splice(0)) conn.close();
+    for (const conn of this.handshaking) conn.close();
+    this.handshaking.clear();
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.(null);
@@ -698,11 +710,15 @@ export function createBunListen(bun: BunLike): ListenFn {
           verify: requestCert,
           noDelay: true,
           keepAlive: false,
-          established: (established) => listener.deliver(established),
+          established: (established) => {
+            listener.handshaking.delete(established);
+            listener.deliver(established);
+          },
           // A client that fails its handshake never reaches accept().
-          failed: () => {},
+          failed: () => listener.handshaking.delete(conn),
         });
         socket.data = conn;
+        if (tls !== undefined) listener.handshaking.add(conn);
         conn.onOpen(socket);
       },
     };

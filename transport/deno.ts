@@ -43,13 +43,23 @@ import {
 } from "./errors.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
-/** Size of each receive buffer; reads hand out views of it and never reuse a byte. */
-const READ_BUFFER_SIZE = 256 * 1024;
+/**
+ * Receive buffers start at this size; reads hand out views of them and never reuse a byte.
+ * Small enough that a small response kept alive by the application pins little memory.
+ */
+const MIN_BUFFER_SIZE = 256 * 1024;
+/**
+ * Receive buffers grow up to this size while reads keep filling them (a bulk transfer), so
+ * that each read takes a large bite and fresh memory is allocated rarely.
+ */
+const MAX_BUFFER_SIZE = 4 * 1024 * 1024;
 /**
  * Below this much free space at the tail a new receive buffer is started, so that every read
  * can take a large bite (a TLS record is 16 KiB) instead of trickling into a small tail.
  */
 const MIN_READ_SPACE = 32 * 1024;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** A write waiting for the ones before it to finish. */
 interface QueuedWrite {
@@ -179,8 +189,10 @@ class DenoConn implements Conn {
   readonly #target: string;
   readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
   #ending: Ending | null = null;
-  #buf = new Uint8Array(READ_BUFFER_SIZE);
+  #buf = new Uint8Array(MIN_BUFFER_SIZE);
   #pos = 0;
+  /** Whether the last read filled all the space it was given: more data was waiting. */
+  #filled = false;
   #reading = false;
   /** Writes not yet started; the one in progress has been taken off. */
   #queue: QueuedWrite[] = [];
@@ -207,13 +219,18 @@ class DenoConn implements Conn {
     }
     this.#reading = true;
     if (this.#buf.length - this.#pos < MIN_READ_SPACE) {
-      // The old buffer stays alive only through the views already handed out.
-      this.#buf = new Uint8Array(READ_BUFFER_SIZE);
+      // The old buffer stays alive only through the views already handed out. A bulk
+      // transfer doubles the next buffer; request/response traffic shrinks it back.
+      const size = this.#filled
+        ? Math.min(this.#buf.length * 2, MAX_BUFFER_SIZE)
+        : Math.max(this.#buf.length / 2, MIN_BUFFER_SIZE);
+      this.#buf = new Uint8Array(size);
       this.#pos = 0;
     }
+    const space = this.#buf.subarray(this.#pos);
     let n: number | null;
     try {
-      n = await this.#raw.read(this.#buf.subarray(this.#pos));
+      n = await this.#raw.read(space);
     } catch (error) {
       this.#reading = false;
       if (this.#ending !== null) return this.#readAfterEnd();
@@ -227,6 +244,7 @@ class DenoConn implements Conn {
       this.#end(undefined, false);
       return null;
     }
+    this.#filled = n === space.length;
     const start = this.#pos;
     this.#pos = start + n;
     return this.#buf.subarray(start, this.#pos);
@@ -234,11 +252,14 @@ class DenoConn implements Conn {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
-    if (bytes.length === 0 && !this.#writing) return Promise.resolve();
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#queue.push({ bytes, resolve, reject });
-    if (!this.#writing) void this.#pump();
-    return promise;
+    if (this.#writing) {
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      this.#queue.push({ bytes, resolve, reject });
+      return promise;
+    }
+    if (bytes.length === 0) return RESOLVED;
+    // Nothing queued: write straight away, without a queue entry.
+    return this.#writeFirst(bytes);
   }
 
   close(reason?: KafkaTransportError): void {
@@ -272,6 +293,9 @@ class DenoConn implements Conn {
     // A zero-length write queues behind the pending ones, so this waits for all of them.
     await this.write(new Uint8Array(0));
     if (this.#ending !== null) throw this.#writeAfterEnd();
+    if (this.#reading) {
+      throw new ConfigError(`startTls(): a read() on ${this.#target} started during the upgrade`);
+    }
     this.#ending = { reason: undefined, failed: false };
     this.#settleClosed(undefined);
     return this.#tcp;
@@ -291,28 +315,45 @@ class DenoConn implements Conn {
     );
   }
 
-  async #pump(): Promise<void> {
+  async #writeFirst(bytes: Uint8Array): Promise<void> {
     this.#writing = true;
+    try {
+      await this.#writeAll(bytes);
+    } catch (error) {
+      throw this.#writeFailure(error);
+    } finally {
+      if (this.#queue.length > 0) void this.#pump();
+      else this.#writing = false;
+    }
+  }
+
+  /** Works through writes queued while another was in progress, in order. */
+  async #pump(): Promise<void> {
     while (this.#queue.length > 0 && this.#ending === null) {
       const item = this.#queue.shift()!;
       try {
-        const { bytes } = item;
-        let done = 0;
-        while (done < bytes.length) {
-          done += await this.#raw.write(done === 0 ? bytes : bytes.subarray(done));
-        }
+        await this.#writeAll(item.bytes);
         item.resolve();
       } catch (error) {
-        if (this.#ending !== null) {
-          item.reject(this.#writeAfterEnd());
-        } else {
-          const failure = ioFailure(error, this.#target, "writing to", this.secure);
-          item.reject(failure);
-          this.#end(failure, true);
-        }
+        item.reject(this.#writeFailure(error));
       }
     }
     this.#writing = false;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      done += await this.#raw.write(done === 0 ? bytes : bytes.subarray(done));
+    }
+  }
+
+  /** A failed write ends the connection (unless it failed because the connection ended). */
+  #writeFailure(error: unknown): KafkaTransportError {
+    if (this.#ending !== null) return this.#writeAfterEnd();
+    const failure = ioFailure(error, this.#target, "writing to", this.secure);
+    this.#end(failure, true);
+    return failure;
   }
 
   #end(reason: KafkaTransportError | undefined, failed: boolean): void {
@@ -436,6 +477,9 @@ async function dial(
  * `Deno.startTls`, so `serverName` can differ from the dialled host) or mutual TLS
  * (`Deno.connectTls` with `cert`/`key`, which requires `serverName` to equal `host`). The TLS
  * handshake completes before the promise resolves.
+ *
+ * With a client certificate the socket options (`noDelay`, `keepAlive`) keep Deno's defaults:
+ * a `Deno.TlsConn` has no setters for them.
  *
  * `tls.dangerouslyDisableVerification` skips the host name check per connection; Deno cannot
  * skip certificate chain verification per connection, so an untrusted chain then fails with a

@@ -85,6 +85,8 @@ export interface MemoryFaults {
    */
   cut(): void;
   /**
+   * Counts the backlog of one direction, e.g. to see bytes pile up during a stall.
+   *
    * @param direction `"toServer"` or `"toClient"`.
    * @returns How many bytes were written that way and not read yet.
    */
@@ -375,6 +377,10 @@ class MemoryConn implements Conn {
     this.#head++;
     if (this.#head === this.#segments.length) {
       this.#segments = [];
+      this.#head = 0;
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#segments.length) {
+      // A reader that never quite catches up must not keep every consumed segment referenced.
+      this.#segments = this.#segments.slice(this.#head);
       this.#head = 0;
     }
   }

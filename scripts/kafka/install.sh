@@ -10,8 +10,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/layout.sh"
 take_lock
 require_java
-command -v "$MVN" >/dev/null ||
-  die 3 "no Maven: '$MVN' is not on PATH. Install Maven 3.6+ (e.g. apt-get install maven) or set MVN."
 
 pom=$KAFKA_CACHE/pom.xml
 marker=$KAFKA_LIBS/.complete
@@ -67,6 +65,8 @@ if complete; then
   exit 0
 fi
 
+command -v "$MVN" >/dev/null ||
+  die 3 "no Maven: '$MVN' is not on PATH and the jars are not in $KAFKA_LIBS yet. Install Maven 3.6+ (e.g. apt-get install maven) or set MVN."
 say "fetching Kafka $KAFKA_VERSION and its runtime dependencies from Maven Central ..."
 started=$SECONDS
 staging=$KAFKA_CACHE/libs.partial

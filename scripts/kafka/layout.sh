@@ -108,6 +108,19 @@ process_alive() {
   [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
 }
 
+# Stops process $1: SIGTERM (the broker's controlled shutdown), up to $2 seconds for it to
+# exit, then SIGKILL.
+terminate() {
+  kill -TERM "$1" 2>/dev/null || true
+  local deadline=$((SECONDS + $2))
+  while process_alive "$1" && ((SECONDS < deadline)); do sleep 0.2; done
+  if process_alive "$1"; then
+    say "process $1 ignored SIGTERM for $2 s; sending SIGKILL"
+    kill -KILL "$1" 2>/dev/null || true
+    while process_alive "$1"; do sleep 0.1; done
+  fi
+}
+
 # Whether something accepts TCP connections on 127.0.0.1:$1.
 port_open() {
   timeout 3 bash -c "exec 3<>/dev/tcp/$KAFKA_HOST/$1" 2>/dev/null

@@ -95,23 +95,29 @@ write_endpoints() { # pid, cluster id, startup ms
 
 # Waits until every listener accepts TCP and PLAINTEXT answers ApiVersions.
 wait_ready() { # pid
-  local deadline=$((SECONDS + timeout_s)) l
+  local deadline=$((SECONDS + timeout_s)) l waiting_for=""
   while ((SECONDS < deadline)); do
     if ! process_alive "$1"; then
       show_logs
       die 1 "the broker (pid $1) exited during startup; see the log lines above"
     fi
-    local all=1
+    waiting_for="the ApiVersions reply on PLAINTEXT"
     for l in "${KAFKA_LISTENERS[@]}"; do
-      port_open "${KAFKA_PORT[$l]}" || { all=0 && break; }
+      if ! port_open "${KAFKA_PORT[$l]}"; then
+        waiting_for="listener $l (port ${KAFKA_PORT[$l]}) to accept connections"
+        break
+      fi
     done
-    if ((all)) && bash "$KAFKA_SCRIPTS/probe.sh" "${KAFKA_PORT[PLAINTEXT]}" >/dev/null 2>&1; then
+    if [[ $waiting_for == *ApiVersions* ]] &&
+      bash "$KAFKA_SCRIPTS/probe.sh" "${KAFKA_PORT[PLAINTEXT]}" >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.5
   done
   show_logs
-  die 1 "the broker (pid $1) was not ready within ${timeout_s} s (listener $l or the ApiVersions probe); it is left running for inspection, stop it with scripts/kafka/stop.sh"
+  terminate "$1" 10
+  rm -f "$KAFKA_PID_FILE"
+  die 1 "the broker (pid $1) was not ready within ${timeout_s} s (still waiting for $waiting_for) and was stopped; see the log lines above"
 }
 
 cluster_id_of_data() {
@@ -193,6 +199,7 @@ else
     die 1 "formatting the storage failed (output above); check $KAFKA_PROPS"
   fi
   : >"$KAFKA_LOG"
+  : >"$KAFKA_OUT"
 fi
 
 say "starting Kafka $KAFKA_VERSION ($mode) on $KAFKA_HOST ports ${KAFKA_PORT[PLAINTEXT]}..${KAFKA_PORT[CONTROLLER]}"
@@ -206,7 +213,6 @@ command -v setsid >/dev/null && launcher=(setsid)
   -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" </dev/null >>"$KAFKA_OUT" 2>&1 9>&- &
 pid=$!
 echo "$pid" >"$KAFKA_PID_FILE"
-[[ -n $(broker_pid) ]] || die 1 "the broker process $pid did not start as expected; see $KAFKA_OUT"
 
 wait_ready "$pid"
 startup_ms=$(($(now_ms) - started))

@@ -10,14 +10,7 @@ take_lock
 pid=$(broker_pid)
 if [[ -n $pid ]]; then
   say "stopping broker pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-60}))
-  while process_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
-  if process_alive "$pid"; then
-    say "broker pid $pid ignored SIGTERM for ${KAFKA_STOP_TIMEOUT:-60} s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while process_alive "$pid"; do sleep 0.1; done
-  fi
+  terminate "$pid" "${KAFKA_STOP_TIMEOUT:-60}"
   say "broker stopped"
 else
   say "no broker running from $KAFKA_CACHE"

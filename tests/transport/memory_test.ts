@@ -339,3 +339,19 @@ test("memoryConnector() refuses TLS and bad options with ConfigError", async () 
   await assert.rejects(connector({ host: "b", port: 0 }), ConfigError);
   await assert.rejects(connector({ host: "", port: 1 }), ConfigError);
 });
+
+test("memoryPair() keeps order when the backlog never drains (queue compaction)", async () => {
+  const { client, server } = memoryPair();
+  const seen: number[] = [];
+  let next = 0;
+  for (; next < 100; next++) await client.write(new Uint8Array([next & 0xff]));
+  for (let i = 0; i < 500; i++) {
+    await client.write(new Uint8Array([next++ & 0xff]));
+    seen.push((await server.read())![0]);
+  }
+  client.close();
+  for (let chunk = await server.read(); chunk !== null; chunk = await server.read()) {
+    seen.push(chunk[0]);
+  }
+  assert.deepEqual(seen, Array.from({ length: next }, (_, i) => i & 0xff));
+});

@@ -7,6 +7,7 @@ import {
   ConnectionClosedError,
   ConnectionRefusedError,
   KafkaTransportError,
+  TimeoutError,
 } from "../../transport/errors.ts";
 import {
   adapter,
@@ -228,3 +229,27 @@ test(`${name}: listening on a port in use fails with ConfigError`, async () => {
     first.close();
   }
 });
+
+if (name === "deno") {
+  test("deno: a TCP connect stuck behind a full accept queue times out and is cancelled", async () => {
+    // With the listener's backlog full, the kernel drops further SYNs: the connect hangs.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0, tcpBacklog: 1 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const fillers: Conn[] = [];
+    let error: unknown;
+    try {
+      for (let i = 0; i < 16 && error === undefined; i++) {
+        try {
+          fillers.push(await connector({ host: "127.0.0.1", port, timeoutMs: 300 }));
+        } catch (e) {
+          error = e;
+        }
+      }
+      assert.ok(error instanceof TimeoutError, `got ${error} after ${fillers.length} connects`);
+      assert.match(error.message, /timed out after 300 ms/);
+    } finally {
+      for (const conn of fillers) conn.close();
+      listener.close();
+    }
+  });
+}

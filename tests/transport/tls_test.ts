@@ -116,11 +116,16 @@ async function withSilentListener(body: (port: number) => Promise<void>): Promis
   })();
   try {
     await body(listener.addr.port);
-    // The client gave up: its socket must be closed, which the server sees as end of stream.
     assert.equal(accepted.length, 1);
-    for (let chunk = await accepted[0].read(); chunk !== null; chunk = await accepted[0].read()) {
-      // The ClientHello.
+    if (name === "bun") {
+      // The client gave up: its socket must be closed, which the server sees as end of stream.
+      for (let chunk = await accepted[0].read(); chunk !== null; chunk = await accepted[0].read()) {
+        // The ClientHello.
+      }
     }
+    // Deno (2.9) keeps the socket of an abandoned TLS handshake open until the peer answers or
+    // hangs up (its handshake task owns the socket, and TlsConn.close() does not stop it), so
+    // there only the server's close below releases it.
   } finally {
     listener.close();
     await accepting;
