@@ -78,6 +78,25 @@ export interface FailureHint {
   hint: string;
 }
 
+// Each kind has one exit code, so scripts can branch on the code alone.
+const EXIT_CODES: Readonly<Record<FailureKind, ExitCode>> = {
+  "usage": ExitCode.USAGE,
+  "refused": ExitCode.CONNECTION,
+  "closed": ExitCode.CONNECTION,
+  "wrong-security-protocol": ExitCode.TLS,
+  "tls-to-plaintext": ExitCode.TLS,
+  "tls": ExitCode.TLS,
+  "sasl-required": ExitCode.AUTHENTICATION,
+  "authentication": ExitCode.AUTHENTICATION,
+  "timeout": ExitCode.TIMEOUT,
+  "not-kafka": ExitCode.PROTOCOL,
+  "other": ExitCode.OTHER,
+};
+
+function hinted(kind: FailureKind, hint: string): FailureHint {
+  return { kind, exitCode: EXIT_CODES[kind], hint };
+}
+
 const STATE_SUFFIX = / \(after \d+ ms in state ([A-Z_]+)\)$/;
 
 /**
@@ -129,126 +148,112 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
     : ctx.state ?? stateFromMessage(error.message);
   const message = error.message;
   if (error instanceof ConfigError) {
-    return {
-      kind: "usage",
-      exitCode: ExitCode.USAGE,
-      hint: error instanceof UsageError
+    return hinted(
+      "usage",
+      error instanceof UsageError
         ? "Fix the option named above."
         : "A setting was refused; the message above says which and what to do instead.",
-    };
+    );
   }
   if (error instanceof ConnectionRefusedError) {
-    return {
-      kind: "refused",
-      exitCode: ExitCode.CONNECTION,
-      hint: `Nothing accepted the connection at ${ctx.target}: check the host and port, and that ` +
+    return hinted(
+      "refused",
+      `Nothing accepted the connection at ${ctx.target}: check the host and port, and that ` +
         `the broker is running and listening on this address.`,
-    };
+    );
   }
   const closedInTls = error instanceof ConnectionClosedError && state === "SSL_HANDSHAKE";
   // A TLS session that breaks after the handshake (a rejected client certificate is reported
   // on the first read) surfaces as a lost connection whose cause is the TlsError.
   if (error instanceof TlsError || error.cause instanceof TlsError || closedInTls) {
     if (/client certificate/.test(message)) {
-      return {
-        kind: "tls",
-        exitCode: ExitCode.TLS,
-        hint: "The listener requires a client certificate (mutual TLS) or rejected this one: " +
+      return hinted(
+        "tls",
+        "The listener requires a client certificate (mutual TLS) or rejected this one: " +
           "pass --cert and --key, signed by a CA the listener trusts.",
-      };
+      );
     }
     const plaintextPeer = /PLAINTEXT|not speaking TLS|hung up during the TLS handshake/.test(
       message,
     );
     return plaintextPeer
-      ? {
-        kind: "tls-to-plaintext",
-        exitCode: ExitCode.TLS,
-        hint: "TLS was used but the listener does not speak TLS: drop --tls (and the other TLS " +
+      ? hinted(
+        "tls-to-plaintext",
+        "TLS was used but the listener does not speak TLS: drop --tls (and the other TLS " +
           "options) for a PLAINTEXT / SASL_PLAINTEXT listener, or use the broker's SSL port.",
-      }
-      : {
-        kind: "tls",
-        exitCode: ExitCode.TLS,
-        hint: "The TLS handshake failed: check --ca (the CA that signed the broker's " +
+      )
+      : hinted(
+        "tls",
+        "The TLS handshake failed: check --ca (the CA that signed the broker's " +
           "certificate), --server-name against the certificate's names, and --cert/--key if " +
           "the listener requires client certificates.",
-      };
+      );
   }
   if (error instanceof FramingError) {
     if (/looks like TLS/.test(message)) {
-      return {
-        kind: "wrong-security-protocol",
-        exitCode: ExitCode.TLS,
-        hint: "The port answered with TLS: it is an SSL / SASL_SSL listener; add --tls (and " +
+      return hinted(
+        "wrong-security-protocol",
+        "The port answered with TLS: it is an SSL / SASL_SSL listener; add --tls (and " +
           "--ca for a private CA).",
-      };
+      );
     }
-    return {
-      kind: "not-kafka",
-      exitCode: ExitCode.PROTOCOL,
-      hint: `${ctx.target} is not a Kafka listener${
+    return hinted(
+      "not-kafka",
+      `${ctx.target} is not a Kafka listener${
         /HTTP/.test(message) ? " (it answered like an HTTP server)" : ""
       }: check the port; Kafka listeners are usually 9092 (PLAINTEXT) or 9093 (SSL).`,
-    };
+    );
   }
   if (error instanceof AuthenticationError) {
-    return {
-      kind: "authentication",
-      exitCode: ExitCode.AUTHENTICATION,
-      hint: "SASL authentication failed: check the user name and password (or token), and that " +
+    return hinted(
+      "authentication",
+      "SASL authentication failed: check the user name and password (or token), and that " +
         "the mechanism is enabled on this listener (the broker's message is above).",
-    };
+    );
   }
   if (error instanceof TimeoutError) {
-    return { kind: "timeout", exitCode: ExitCode.TIMEOUT, hint: timeoutHint(state, ctx) };
+    return hinted("timeout", timeoutHint(state, ctx));
   }
   if (error instanceof ConnectionClosedError) {
     if (/might require SASL/.test(message) || (state === "UP" && !ctx.sasl)) {
-      return {
-        kind: "sasl-required",
-        exitCode: ExitCode.AUTHENTICATION,
-        hint: "The broker closed the connection right after setup without SASL configured: this " +
+      return hinted(
+        "sasl-required",
+        "The broker closed the connection right after setup without SASL configured: this " +
           "is probably a SASL_PLAINTEXT / SASL_SSL listener; add --sasl-mechanism, --username " +
           "and --password.",
-      };
+      );
     }
     if (state === "APIVERSION_QUERY" && !ctx.tls) {
-      return {
-        kind: "wrong-security-protocol",
-        exitCode: ExitCode.TLS,
-        hint: "The broker hung up on the first request: wrong security protocol, most likely a " +
+      return hinted(
+        "wrong-security-protocol",
+        "The broker hung up on the first request: wrong security protocol, most likely a " +
           "TLS (SSL / SASL_SSL) listener; add --tls. (Or a broker older than 0.10.)",
-      };
+      );
     }
     if (state === "AUTH_REQ" || state === "AUTH_LEGACY" || state === "AUTH_HANDSHAKE") {
-      return {
-        kind: "authentication",
-        exitCode: ExitCode.AUTHENTICATION,
-        hint: "The broker closed the connection during SASL: check the mechanism and the " +
+      return hinted(
+        "authentication",
+        "The broker closed the connection during SASL: check the mechanism and the " +
           "credentials.",
-      };
+      );
     }
-    return {
-      kind: "closed",
-      exitCode: ExitCode.CONNECTION,
-      hint: "The broker closed the connection: check its log, and that this is the listener " +
+    return hinted(
+      "closed",
+      "The broker closed the connection: check its log, and that this is the listener " +
         "you meant (security protocol, advertised listeners).",
-    };
+    );
   }
   if (error instanceof DecodeError) {
-    return {
-      kind: "not-kafka",
-      exitCode: ExitCode.PROTOCOL,
-      hint: "A reply could not be decoded: the peer does not speak the Kafka protocol as " +
+    return hinted(
+      "not-kafka",
+      "A reply could not be decoded: the peer does not speak the Kafka protocol as " +
         "expected (a proxy, another protocol, or a broken broker).",
-    };
+    );
   }
-  return {
-    kind: "other",
-    exitCode: ExitCode.OTHER,
-    hint: error.code !== undefined
+  return hinted(
+    "other",
+    error.code !== undefined
       ? `The broker answered with Kafka error code ${error.code}: see the message above.`
       : "See the message above.",
-  };
+  );
 }

@@ -25,6 +25,7 @@ import {
   readInt32Array,
   readNullableString,
   readString,
+  readTagsInto,
   skipTags,
   writeCount,
   writeInt32Array,
@@ -177,6 +178,10 @@ function readResultConfig(r: Reader): CreatedTopicConfig {
   return { name, value, readOnly, configSource, isSensitive };
 }
 
+function readResultTag(result: CreatableTopicResult, tag: number, r: Reader): void {
+  if (tag === 0) result.topicConfigErrorCode = r.int16("topics.topic_config_error_code");
+}
+
 function readResult(r: Reader, version: number): CreatableTopicResult {
   const flexible = version >= FIRST_FLEXIBLE;
   const result: CreatableTopicResult = {
@@ -198,9 +203,7 @@ function readResult(r: Reader, version: number): CreatableTopicResult {
     for (let i = 0; i < n; i++) configs[i] = readResultConfig(r);
     result.configs = configs;
   }
-  r.taggedFields((tag, tr) => {
-    if (tag === 0) result.topicConfigErrorCode = tr.int16("topics.topic_config_error_code");
-  }, "topics.tagged_fields");
+  readTagsInto(r, true, result, readResultTag, "topics.tagged_fields");
   return result;
 }
 

@@ -31,6 +31,7 @@ import {
   readInt32Array,
   readNullableBytes,
   readString,
+  readTagsInto,
   skipTags,
   writeBytes,
   writeCount,
@@ -40,11 +41,11 @@ import {
 } from "./flexible.ts";
 import {
   encodeLeaderIdAndEpoch,
-  encodeNodeEndpoints,
   type LeaderIdAndEpoch,
   type NodeEndpoint,
   readLeaderIdAndEpoch,
-  readNodeEndpoints,
+  readNodeEndpointsTag,
+  writeNodeEndpointsTags,
 } from "./leader_discovery.ts";
 import { ZERO_UUID } from "./uuid.ts";
 
@@ -219,12 +220,7 @@ function writeTopicRef(
   }
 }
 
-// Decoding is synchronous, so the tagged-field callbacks find their target here rather than in
-// a closure made per partition; the target is cleared afterwards so no reply is kept alive.
-let partitionTarget: FetchPartitionResponse | null = null;
-function onPartitionTag(tag: number, r: Reader): void {
-  const p = partitionTarget;
-  if (p === null) return;
+function readPartitionTag(p: FetchPartitionResponse, tag: number, r: Reader): void {
   if (tag === 0) {
     const epoch = r.int32("diverging_epoch.epoch");
     const endOffset = r.int64("diverging_epoch.end_offset");
@@ -239,13 +235,9 @@ function onPartitionTag(tag: number, r: Reader): void {
     p.snapshotId = { endOffset, epoch };
   }
 }
-let responseTarget: FetchResponse | null = null;
-function onResponseTag(tag: number, r: Reader): void {
-  if (tag === 0 && responseTarget) responseTarget.nodeEndpoints = readNodeEndpoints(r);
-}
-let requestClusterId: string | null = null;
-function onRequestTag(tag: number, r: Reader): void {
-  if (tag === 0) requestClusterId = r.compactNullableString("cluster_id");
+
+function readRequestTag(request: FetchRequest, tag: number, r: Reader): void {
+  if (tag === 0) request.clusterId = r.compactNullableString("cluster_id");
 }
 
 function readAbortedTransactions(r: Reader, flexible: boolean): AbortedTransaction[] | null {
@@ -275,14 +267,7 @@ function readPartition(r: Reader, version: number, flexible: boolean): FetchPart
     preferredReadReplica: version >= 11 ? r.int32("partitions.preferred_read_replica") : -1,
     records: readNullableBytes(r, flexible, "partitions.records"),
   };
-  if (flexible) {
-    partitionTarget = p;
-    try {
-      r.taggedFields(onPartitionTag, "partitions.tagged_fields");
-    } finally {
-      partitionTarget = null;
-    }
-  }
+  readTagsInto(r, flexible, p, readPartitionTag, "partitions.tagged_fields");
   return p;
 }
 
@@ -425,14 +410,8 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
       }
     }
     const rackId = version >= 11 ? readString(r, flexible, "rack_id") : "";
-    let clusterId: string | null = null;
-    if (flexible) {
-      requestClusterId = null;
-      r.taggedFields(onRequestTag, "tagged_fields");
-      clusterId = requestClusterId;
-    }
-    return {
-      clusterId,
+    const request: FetchRequest = {
+      clusterId: null,
       replicaId,
       maxWaitMs,
       minBytes,
@@ -444,6 +423,8 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
       forgottenTopicsData,
       rackId,
     };
+    readTagsInto(r, flexible, request, readRequestTag, "tagged_fields");
+    return request;
   },
 
   encodeResponse(w: Writer, response: FetchResponse, version: number): void {
@@ -457,12 +438,7 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
       for (const p of t.partitions) writePartitionResponse(w, p, version, flexible);
       writeNoTags(w, flexible);
     }
-    if (!flexible) return;
-    const tags: TaggedField[] = [];
-    if (version >= 16 && response.nodeEndpoints.length > 0) {
-      tags.push({ tag: 0, data: encodeNodeEndpoints(response.nodeEndpoints) });
-    }
-    w.taggedFields(tags);
+    if (flexible) writeNodeEndpointsTags(w, version >= 16 ? response.nodeEndpoints : []);
   },
 
   decodeResponse(r: Reader, version: number): FetchResponse {
@@ -489,14 +465,7 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
       responses,
       nodeEndpoints: [],
     };
-    if (flexible) {
-      responseTarget = response;
-      try {
-        r.taggedFields(onResponseTag, "tagged_fields");
-      } finally {
-        responseTarget = null;
-      }
-    }
+    readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
     return response;
   },
 };

@@ -168,3 +168,47 @@ export function skipTags(r: Reader, flexible: boolean, field: string): void {
 export function writeNoTags(w: Writer, flexible: boolean): void {
   if (flexible) w.uvarint(0);
 }
+
+/**
+ * Reads one tagged field into `target`; the field's value is all `r` holds. Tags it does not
+ * know it leaves alone.
+ */
+export type TagReader<T> = (target: T, tag: number, r: Reader) => void;
+
+// Decoding is synchronous, so the field callback finds its target here rather than in a closure
+// made per call; the previous pair is restored afterwards, so no reply is kept alive and a
+// field's reader may itself read tagged fields this way.
+let tagTarget: unknown = null;
+let tagReader: TagReader<unknown> | null = null;
+function onTag(tag: number, r: Reader): void {
+  if (tagReader !== null) tagReader(tagTarget, tag, r);
+}
+
+/**
+ * Reads a tagged-field section when `flexible`, handing each field to `read` with `target`.
+ *
+ * @param r The reader.
+ * @param flexible Whether the section is there.
+ * @param target What the fields are read into.
+ * @param read Reads one field into `target`.
+ * @param field The section's name, for errors.
+ */
+export function readTagsInto<T>(
+  r: Reader,
+  flexible: boolean,
+  target: T,
+  read: TagReader<T>,
+  field: string,
+): void {
+  if (!flexible) return;
+  const outerTarget = tagTarget;
+  const outerReader = tagReader;
+  tagTarget = target;
+  tagReader = read as TagReader<unknown>;
+  try {
+    r.taggedFields(onTag, field);
+  } finally {
+    tagTarget = outerTarget;
+    tagReader = outerReader;
+  }
+}

@@ -71,7 +71,7 @@ function writeNodeEndpoint(w: Writer, e: NodeEndpoint): void {
  * @param r A reader over the field's bytes.
  * @returns The endpoints.
  */
-export function readNodeEndpoints(r: Reader): NodeEndpoint[] {
+function readNodeEndpoints(r: Reader): NodeEndpoint[] {
   return r.compactArray(readNodeEndpoint, "node_endpoints");
 }
 
@@ -81,6 +81,33 @@ export function readNodeEndpoints(r: Reader): NodeEndpoint[] {
  * @param endpoints The endpoints.
  * @returns The field's bytes.
  */
-export function encodeNodeEndpoints(endpoints: readonly NodeEndpoint[]): Uint8Array {
+function encodeNodeEndpoints(endpoints: readonly NodeEndpoint[]): Uint8Array {
   return new Writer().compactArray(endpoints, writeNodeEndpoint).finish();
+}
+
+/**
+ * Writes the top-level tagged-field section of a Produce or Fetch reply: NodeEndpoints as tag 0
+ * when there are any, otherwise an empty section.
+ *
+ * @param w The writer.
+ * @param endpoints The endpoints; pass `[]` below the version that has the field.
+ */
+export function writeNodeEndpointsTags(w: Writer, endpoints: readonly NodeEndpoint[]): void {
+  if (endpoints.length === 0) w.taggedFields();
+  else w.taggedFields([{ tag: 0, data: encodeNodeEndpoints(endpoints) }]);
+}
+
+/**
+ * Reads a reply's NodeEndpoints tagged field (tag 0) into it.
+ *
+ * @param reply The Produce or Fetch reply being decoded.
+ * @param tag The field's tag.
+ * @param r A reader over the field's bytes.
+ */
+export function readNodeEndpointsTag(
+  reply: { nodeEndpoints: NodeEndpoint[] },
+  tag: number,
+  r: Reader,
+): void {
+  if (tag === 0) reply.nodeEndpoints = readNodeEndpoints(r);
 }

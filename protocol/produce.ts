@@ -32,6 +32,7 @@ import {
   readNullableBytes,
   readNullableString,
   readString,
+  readTagsInto,
   skipTags,
   writeBytes,
   writeCount,
@@ -40,11 +41,11 @@ import {
 } from "./flexible.ts";
 import {
   encodeLeaderIdAndEpoch,
-  encodeNodeEndpoints,
   type LeaderIdAndEpoch,
   type NodeEndpoint,
   readLeaderIdAndEpoch,
-  readNodeEndpoints,
+  readNodeEndpointsTag,
+  writeNodeEndpointsTags,
 } from "./leader_discovery.ts";
 
 /** The API key of Produce. */
@@ -136,15 +137,8 @@ export function expectsResponse(request: ProduceRequest): boolean {
   return request.acks !== 0;
 }
 
-// Decoding is synchronous, so the tagged-field callbacks find their target here rather than in
-// a closure made per partition; the target is cleared afterwards so no reply is kept alive.
-let partitionTarget: ProducePartitionResponse | null = null;
-function onPartitionTag(tag: number, r: Reader): void {
-  if (tag === 0 && partitionTarget) partitionTarget.currentLeader = readLeaderIdAndEpoch(r);
-}
-let responseTarget: ProduceResponse | null = null;
-function onResponseTag(tag: number, r: Reader): void {
-  if (tag === 0 && responseTarget) responseTarget.nodeEndpoints = readNodeEndpoints(r);
+function readPartitionTag(p: ProducePartitionResponse, tag: number, r: Reader): void {
+  if (tag === 0) p.currentLeader = readLeaderIdAndEpoch(r);
 }
 
 function readPartition(r: Reader, version: number, flexible: boolean): ProducePartitionResponse {
@@ -170,14 +164,7 @@ function readPartition(r: Reader, version: number, flexible: boolean): ProducePa
     p.recordErrors = errors;
     p.errorMessage = readNullableString(r, flexible, "partition_responses.error_message");
   }
-  if (flexible) {
-    partitionTarget = p;
-    try {
-      r.taggedFields(onPartitionTag, "partition_responses.tagged_fields");
-    } finally {
-      partitionTarget = null;
-    }
-  }
+  readTagsInto(r, flexible, p, readPartitionTag, "partition_responses.tagged_fields");
   return p;
 }
 
@@ -266,12 +253,7 @@ export const Produce: ServerApiSpec<ProduceRequest, ProduceResponse> = {
       writeNoTags(w, flexible);
     }
     w.int32(response.throttleTimeMs);
-    if (!flexible) return;
-    const tags: TaggedField[] = [];
-    if (version >= 10 && response.nodeEndpoints.length > 0) {
-      tags.push({ tag: 0, data: encodeNodeEndpoints(response.nodeEndpoints) });
-    }
-    w.taggedFields(tags);
+    if (flexible) writeNodeEndpointsTags(w, version >= 10 ? response.nodeEndpoints : []);
   },
 
   decodeResponse(r: Reader, version: number): ProduceResponse {
@@ -291,14 +273,7 @@ export const Produce: ServerApiSpec<ProduceRequest, ProduceResponse> = {
       throttleTimeMs: r.int32("throttle_time_ms"),
       nodeEndpoints: [],
     };
-    if (flexible) {
-      responseTarget = response;
-      try {
-        r.taggedFields(onResponseTag, "tagged_fields");
-      } finally {
-        responseTarget = null;
-      }
-    }
+    readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
     return response;
   },
 };

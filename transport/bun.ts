@@ -39,14 +39,9 @@ import type {
   ListenOptions,
   NetAddr,
 } from "./conn.ts";
-import { checkConnectOptions, guardDial, targetOf } from "./dial.ts";
-import {
-  ConfigError,
-  ConnectionClosedError,
-  ConnectionRefusedError,
-  KafkaTransportError,
-  TimeoutError,
-} from "./errors.ts";
+import { dialFailure, guardedConnector, targetOf } from "./dial.ts";
+import { ConfigError, ConnectionClosedError, KafkaTransportError } from "./errors.ts";
+import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
 /** The parts of Bun's `Socket` this adapter uses. */
@@ -219,11 +214,6 @@ const RESUME_BELOW = 256 * 1024;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-interface PendingRead {
-  resolve: (chunk: Uint8Array | null) => void;
-  reject: (error: KafkaTransportError) => void;
-}
-
 interface PendingWrite {
   bytes: Uint8Array;
   /** How much of `bytes` Bun has accepted. */
@@ -259,26 +249,13 @@ function errorCode(error: unknown): string | undefined {
 
 function connectFailure(error: unknown, target: string): KafkaTransportError {
   if (error instanceof KafkaTransportError) return error;
-  const detail = errorText(error);
-  switch (errorCode(error)) {
-    case "ECONNREFUSED":
-      return new ConnectionRefusedError(
-        `Connection to ${target} refused (${detail}): is a broker listening there? Check host, ` +
-          "port and the broker's advertised.listeners",
-        { cause: error },
-      );
-    case "ETIMEDOUT":
-      return new TimeoutError(
-        `Connect to ${target} timed out in the operating system (${detail}): check that the host ` +
-          "is reachable (firewall, routing)",
-        { cause: error },
-      );
-  }
-  return new ConnectionRefusedError(
-    `Cannot connect to ${target} (${detail}): check that the host name resolves and the host is ` +
-      "reachable",
-    { cause: error },
-  );
+  const code = errorCode(error);
+  const kind = code === "ECONNREFUSED"
+    ? "refused"
+    : code === "ETIMEDOUT"
+    ? "timed-out"
+    : "unreachable";
+  return dialFailure(kind, target, errorText(error), error);
 }
 
 /** A {@link Conn} over a Bun socket; it is the socket's `data`, driven by the handlers. */
@@ -291,7 +268,7 @@ class BunConn implements Conn {
   readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
   #socket: BunSocketLike | null = null;
   #established = false;
-  #ending: { reason: KafkaTransportError | undefined; failed: boolean } | null = null;
+  #ending: Ending | null = null;
   /** Received chunks not read yet, from index `#head`. */
   #chunks: Uint8Array[] = [];
   #head = 0;
@@ -311,10 +288,7 @@ class BunConn implements Conn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#head < this.#chunks.length) return Promise.resolve(this.#shift());
-    const ending = this.#ending;
-    if (ending !== null) {
-      return ending.failed ? Promise.reject(ending.reason) : Promise.resolve(null);
-    }
+    if (this.#ending !== null) return readAfterEnd(this.#ending);
     if (this.#reader !== null) {
       return Promise.reject(
         new KafkaTransportError(
@@ -513,7 +487,8 @@ class BunConn implements Conn {
    * already received); `keepBuffered` keeps those chunks readable, which a local close drops.
    */
   #end(reason: KafkaTransportError | undefined, failed: boolean, keepBuffered: boolean): void {
-    this.#ending = { reason, failed };
+    const ending = { reason, failed };
+    this.#ending = ending;
     if (!keepBuffered) {
       this.#chunks = [];
       this.#head = 0;
@@ -522,10 +497,7 @@ class BunConn implements Conn {
     this.#settleClosed(reason);
     const reader = this.#reader;
     this.#reader = null;
-    if (reader !== null) {
-      if (failed) reader.reject(reason!);
-      else reader.resolve(null);
-    }
+    if (reader !== null) endPendingRead(reader, ending);
     if (this.#writes.length > 0) {
       const error = this.#writeAfterEnd();
       for (const pending of this.#writes.splice(0)) pending.reject(error);
@@ -615,21 +587,7 @@ function dial(
  * @returns A {@link Connector} dialling through `bun.connect`.
  */
 export function createBunConnector(bun: BunLike, clock: Clock = systemClock): Connector {
-  return (options: ConnectOptions): Promise<Conn> => {
-    try {
-      checkConnectOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const target = targetOf(options.host, options.port);
-    return guardDial<Conn>(
-      target,
-      options,
-      clock,
-      (abort) => dial(bun, options, target, abort),
-      (late) => late.close(),
-    );
-  };
+  return guardedConnector(clock, (options, target, abort) => dial(bun, options, target, abort));
 }
 
 /** A {@link Listener} over `Bun.listen`; accepted connections queue until `accept()`. */

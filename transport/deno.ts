@@ -33,14 +33,9 @@ import type {
   NetAddr,
   TlsOptions,
 } from "./conn.ts";
-import { checkConnectOptions, guardDial, targetOf } from "./dial.ts";
-import {
-  ConfigError,
-  ConnectionClosedError,
-  ConnectionRefusedError,
-  KafkaTransportError,
-  TimeoutError,
-} from "./errors.ts";
+import { dialFailure, guardDial, guardedConnector, targetOf } from "./dial.ts";
+import { ConfigError, ConnectionClosedError, KafkaTransportError, TimeoutError } from "./errors.ts";
+import { type Ending, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
 /**
@@ -68,14 +63,6 @@ interface QueuedWrite {
   reject: (error: KafkaTransportError) => void;
 }
 
-/** The state a connection ended in. */
-interface Ending {
-  /** Why it ended; `undefined` for a local close without reason or a clean close by the peer. */
-  reason: KafkaTransportError | undefined;
-  /** Whether reads should reject (an I/O failure) rather than report end of stream. */
-  failed: boolean;
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -98,19 +85,9 @@ function connectFailure(error: unknown, target: string): KafkaTransportError {
   if (error instanceof KafkaTransportError) return error;
   const detail = errorText(error);
   if (error instanceof Deno.errors.ConnectionRefused) {
-    return new ConnectionRefusedError(
-      `Connection to ${target} refused (${detail}): is a broker listening there? Check host, port ` +
-        "and the broker's advertised.listeners",
-      { cause: error },
-    );
+    return dialFailure("refused", target, detail, error);
   }
-  if (error instanceof Deno.errors.TimedOut) {
-    return new TimeoutError(
-      `Connect to ${target} timed out in the operating system (${detail}): check that the host ` +
-        "is reachable (firewall, routing)",
-      { cause: error },
-    );
-  }
+  if (error instanceof Deno.errors.TimedOut) return dialFailure("timed-out", target, detail, error);
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return new ConfigError(
       `Not allowed to connect to ${target} (${detail}): run Deno with --allow-net`,
@@ -123,11 +100,7 @@ function connectFailure(error: unknown, target: string): KafkaTransportError {
       { cause: error },
     );
   }
-  return new ConnectionRefusedError(
-    `Cannot connect to ${target} (${detail}): check that the host name resolves and the host is ` +
-      "reachable",
-    { cause: error },
-  );
+  return dialFailure("unreachable", target, detail, error);
 }
 
 /** Maps a failed TLS handshake, turning an unverifiable chain under `dangerouslyDisableVerification` into advice. */
@@ -211,7 +184,7 @@ class DenoConn implements Conn {
   }
 
   async read(): Promise<Uint8Array | null> {
-    if (this.#ending !== null) return this.#readAfterEnd();
+    if (this.#ending !== null) return readAfterEnd(this.#ending);
     if (this.#reading) {
       throw new KafkaTransportError(
         `read() on ${this.#target} called while another read() is pending: await each read first`,
@@ -233,13 +206,13 @@ class DenoConn implements Conn {
       n = await this.#raw.read(space);
     } catch (error) {
       this.#reading = false;
-      if (this.#ending !== null) return this.#readAfterEnd();
+      if (this.#ending !== null) return readAfterEnd(this.#ending);
       const failure = ioFailure(error, this.#target, "reading from", this.secure);
       this.#end(failure, true);
       throw failure;
     }
     this.#reading = false;
-    if (this.#ending !== null) return this.#readAfterEnd();
+    if (this.#ending !== null) return readAfterEnd(this.#ending);
     if (n === null) {
       this.#end(undefined, false);
       return null;
@@ -299,11 +272,6 @@ class DenoConn implements Conn {
     this.#ending = { reason: undefined, failed: false };
     this.#settleClosed(undefined);
     return this.#tcp;
-  }
-
-  #readAfterEnd(): Promise<null> {
-    const ending = this.#ending!;
-    return ending.failed ? Promise.reject(ending.reason) : Promise.resolve(null);
   }
 
   #writeAfterEnd(): KafkaTransportError {
@@ -491,21 +459,7 @@ async function dial(
  * @returns The connection; rejects with `ConnectionRefusedError`, `TimeoutError`, `AbortError`,
  *   `TlsError` or `ConfigError`.
  */
-export const denoConnector: Connector = (options: ConnectOptions): Promise<Conn> => {
-  try {
-    checkConnectOptions(options);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const target = targetOf(options.host, options.port);
-  return guardDial<Conn>(
-    target,
-    options,
-    systemClock,
-    (abort) => dial(options, target, abort),
-    (late) => late.close(),
-  );
-};
+export const denoConnector: Connector = guardedConnector(systemClock, dial);
 
 /**
  * Upgrades a plaintext connection made by {@link denoConnector} (or accepted by

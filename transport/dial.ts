@@ -1,15 +1,15 @@
 /**
  * Dial-time rules shared by every connector (Deno, Bun, in-memory): checking
- * {@link ConnectOptions} before anything is opened, and bounding a dial by its `timeoutMs` and
+ * {@link ConnectOptions} before anything is opened, bounding a dial by its `timeoutMs` and
  * `signal` so that no adapter has to get the race between a late socket and a fired timer
- * right on its own.
+ * right on its own, and the advice given when the operating system refuses a dial.
  *
  * @module
  */
 
 import type { Clock, TimerHandle } from "./clock.ts";
-import type { ConnectOptions } from "./conn.ts";
-import { AbortError, ConfigError, TimeoutError } from "./errors.ts";
+import type { Conn, ConnectOptions, Connector } from "./conn.ts";
+import { AbortError, ConfigError, ConnectionRefusedError, TimeoutError } from "./errors.ts";
 
 /**
  * Formats `host:port` for messages, bracketing IPv6 literals (`[::1]:9092`).
@@ -129,4 +129,80 @@ export function guardDial<T>(
       },
     );
   });
+}
+
+/**
+ * Makes a {@link Connector} that checks the options ({@link checkConnectOptions}), then runs
+ * `dial` under {@link guardDial}, closing a connection that arrives too late.
+ *
+ * @param clock Schedules the `timeoutMs` timer.
+ * @param dial Opens the connection to `target` (`host:port`); must give up promptly once
+ *   `abort` fires.
+ * @returns The connector.
+ */
+export function guardedConnector(
+  clock: Clock,
+  dial: (options: ConnectOptions, target: string, abort: AbortSignal) => Promise<Conn>,
+): Connector {
+  return (options: ConnectOptions): Promise<Conn> => {
+    try {
+      checkConnectOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const target = targetOf(options.host, options.port);
+    return guardDial<Conn>(
+      target,
+      options,
+      clock,
+      (abort) => dial(options, target, abort),
+      (late) => late.close(),
+    );
+  };
+}
+
+/** Why the operating system failed a dial, as far as the runtime's error tells. */
+export type DialFailureKind =
+  /** Nothing listens there (ECONNREFUSED). */
+  | "refused"
+  /** The operating system gave up waiting for the peer (ETIMEDOUT). */
+  | "timed-out"
+  /** Anything else: the name does not resolve, no route to the host, ... */
+  | "unreachable";
+
+/**
+ * The typed error, with advice, for a dial the operating system failed.
+ *
+ * @param kind What the runtime's error says happened.
+ * @param target `host:port`, for the message.
+ * @param detail The runtime's error text.
+ * @param cause The runtime's error.
+ * @returns A {@link ConnectionRefusedError}, or a {@link TimeoutError} for `"timed-out"`.
+ */
+export function dialFailure(
+  kind: DialFailureKind,
+  target: string,
+  detail: string,
+  cause: unknown,
+): ConnectionRefusedError | TimeoutError {
+  switch (kind) {
+    case "refused":
+      return new ConnectionRefusedError(
+        `Connection to ${target} refused (${detail}): is a broker listening there? Check host, ` +
+          "port and the broker's advertised.listeners",
+        { cause },
+      );
+    case "timed-out":
+      return new TimeoutError(
+        `Connect to ${target} timed out in the operating system (${detail}): check that the host ` +
+          "is reachable (firewall, routing)",
+        { cause },
+      );
+    case "unreachable":
+      return new ConnectionRefusedError(
+        `Cannot connect to ${target} (${detail}): check that the host name resolves and the host ` +
+          "is reachable",
+        { cause },
+      );
+  }
 }

@@ -20,6 +20,7 @@
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.ts";
 import type { Conn, ConnectOptions, Connector, NetAddr } from "./conn.ts";
 import { checkConnectOptions, guardDial, targetOf } from "./dial.ts";
+import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
 import {
   ConfigError,
   ConnectionClosedError,
@@ -119,11 +120,6 @@ interface Segment {
   readyAt: number;
 }
 
-interface PendingRead {
-  resolve: (chunk: Uint8Array | null) => void;
-  reject: (error: KafkaTransportError) => void;
-}
-
 interface PendingWrite {
   resolve: () => void;
   reject: (error: KafkaTransportError) => void;
@@ -175,7 +171,7 @@ class MemoryConn implements Conn {
   readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
   #peer!: MemoryConn;
   /** How this end ended; reads then reject when `failed`, else return null. */
-  #ending: { reason: KafkaTransportError | undefined; failed: boolean } | null = null;
+  #ending: Ending | null = null;
   // Inbound bytes, from segment `#head`, offset `#offset` within it.
   #segments: Segment[] = [];
   #head = 0;
@@ -255,10 +251,7 @@ class MemoryConn implements Conn {
   }
 
   read(): Promise<Uint8Array | null> {
-    const ending = this.#ending;
-    if (ending !== null) {
-      return ending.failed ? Promise.reject(ending.reason) : Promise.resolve(null);
-    }
+    if (this.#ending !== null) return readAfterEnd(this.#ending);
     if (this.#reader !== null) {
       return Promise.reject(
         new KafkaTransportError("read() called while another read() is pending: await each read"),
@@ -442,7 +435,8 @@ class MemoryConn implements Conn {
    */
   #end(reason: KafkaTransportError | undefined, failed: boolean, notifyPeer: boolean): void {
     if (this.#ending !== null) return;
-    this.#ending = { reason, failed };
+    const ending = { reason, failed };
+    this.#ending = ending;
     this.#clearTimer();
     this.#segments = [];
     this.#head = 0;
@@ -451,10 +445,7 @@ class MemoryConn implements Conn {
     this.#settleClosed(reason);
     const reader = this.#reader;
     this.#reader = null;
-    if (reader !== null) {
-      if (failed) reader.reject(reason!);
-      else reader.resolve(null);
-    }
+    if (reader !== null) endPendingRead(reader, ending);
     const peer = this.#peer;
     // The peer's writes into this end can no longer be read, and this end's own writes
     // waiting on the peer's backlog are abandoned with it.

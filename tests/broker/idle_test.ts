@@ -3,7 +3,7 @@ import { test } from "../harness.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
 
 test("connectionsMaxIdleMs closes quietly at the limit minus jitter, not before", async () => {
   await using broker = await MockBroker.start();

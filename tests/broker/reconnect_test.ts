@@ -4,7 +4,7 @@ import { MockBroker } from "../../testing/mod.ts";
 import { ConnectionClosedError, ConnectionRefusedError } from "../../transport/errors.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
 
 test("requests queued while the broker is down are sent after it comes back", async () => {
   await using broker = await MockBroker.start();

@@ -7,7 +7,7 @@ import { FramingError } from "../../framing/errors.ts";
 import { ConfigError, ConnectionClosedError } from "../../transport/errors.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, ScriptedServer } from "./scripted_server.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
 
 test("state changes report from, to, reason, time spent and when", async () => {
   await using broker = await MockBroker.start();

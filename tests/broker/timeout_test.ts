@@ -7,7 +7,7 @@ import { TimeoutError } from "../../transport/errors.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, ScriptedServer } from "./scripted_server.ts";
-import { FakeClock, settle } from "./fake_clock.ts";
+import { settle, SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
 
 /** Records how a promise settled, without leaving it unhandled. */
 function track<T>(p: Promise<T>): { done: boolean; value?: T; error?: unknown } {

@@ -15,7 +15,7 @@ import {
 import { Metadata } from "../../protocol/metadata.ts";
 import { Produce } from "../../protocol/produce.ts";
 import {
-  assertTruncationsFail,
+  assertResponseRoundTrips,
   readAll,
   requestRoundTrip,
   responseRoundTrip,
@@ -87,12 +87,7 @@ test("ApiVersions request round trips at every version", () => {
 });
 
 test("ApiVersions response round trips at every version", () => {
-  for (const v of versionsOf(ApiVersions)) {
-    const res = response({ throttleTimeMs: v >= 1 ? 25 : 0 });
-    const { decoded, bytes } = responseRoundTrip(ApiVersions, res, v);
-    assert.deepEqual(decoded, res, `v${v}`);
-    assertTruncationsFail(bytes, (r) => ApiVersions.decodeResponse(r, v));
-  }
+  assertResponseRoundTrips(ApiVersions, (v) => response({ throttleTimeMs: v >= 1 ? 25 : 0 }));
 });
 
 test("ApiVersions v3+ response carries features in tagged fields", () => {

@@ -98,3 +98,42 @@ export function versionsOf(api: ApiSpec<unknown, unknown>): number[] {
   for (let v = api.minVersion; v <= api.maxVersion; v++) out.push(v);
   return out;
 }
+
+/**
+ * Checks that `api` answers to the exported key constant and declares the expected key,
+ * version range and first flexible version.
+ *
+ * @param api The codec.
+ * @param keyConstant The module's exported API key constant.
+ * @param keyAndVersions The key, min and max version the codec must declare.
+ * @param firstFlexibleVersion The first flexible version it must declare.
+ */
+export function assertDeclares(
+  api: ApiSpec<unknown, unknown>,
+  keyConstant: number,
+  keyAndVersions: readonly [key: number, minVersion: number, maxVersion: number],
+  firstFlexibleVersion: number,
+): void {
+  assert.equal(api.key, keyConstant);
+  assert.deepEqual([api.key, api.minVersion, api.maxVersion], keyAndVersions);
+  assert.equal(api.firstFlexibleVersion, firstFlexibleVersion);
+}
+
+/**
+ * At every version of `api`: the response from `response(v)` survives a round trip, and every
+ * truncation of its bytes fails to decode.
+ *
+ * @param api The codec.
+ * @param response The response to check at version `v`.
+ */
+export function assertResponseRoundTrips<Req, Res>(
+  api: ServerApiSpec<Req, Res>,
+  response: (v: number) => Res,
+): void {
+  for (const v of versionsOf(api)) {
+    const res = response(v);
+    const { decoded, bytes } = responseRoundTrip(api, res, v);
+    assert.deepEqual(decoded, res, `v${v}`);
+    assertTruncationsFail(bytes, (r) => api.decodeResponse(r, v));
+  }
+}

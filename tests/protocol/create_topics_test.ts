@@ -8,10 +8,10 @@ import {
 } from "../../protocol/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/uuid.ts";
 import {
-  assertTruncationsFail,
+  assertDeclares,
+  assertResponseRoundTrips,
   readAll,
   requestRoundTrip,
-  responseRoundTrip,
   versionsOf,
 } from "./codec_check.ts";
 
@@ -80,13 +80,7 @@ function response(v: number): CreateTopicsResponse {
 }
 
 test("CreateTopics declares key 19, versions 2-7, flexible from 5", () => {
-  assert.equal(CreateTopics.key, CREATE_TOPICS_KEY);
-  assert.deepEqual([CreateTopics.key, CreateTopics.minVersion, CreateTopics.maxVersion], [
-    19,
-    2,
-    7,
-  ]);
-  assert.equal(CreateTopics.firstFlexibleVersion, 5);
+  assertDeclares(CreateTopics, CREATE_TOPICS_KEY, [19, 2, 7], 5);
 });
 
 test("CreateTopics request round trips at every version", () => {
@@ -110,12 +104,7 @@ test("CreateTopics request fills in omitted assignments, configs and validateOnl
 });
 
 test("CreateTopics response round trips at every version", () => {
-  for (const v of versionsOf(CreateTopics)) {
-    const res = response(v);
-    const { decoded, bytes } = responseRoundTrip(CreateTopics, res, v);
-    assert.deepEqual(decoded, res, `v${v}`);
-    assertTruncationsFail(bytes, (r) => CreateTopics.decodeResponse(r, v));
-  }
+  assertResponseRoundTrips(CreateTopics, response);
 });
 
 test("CreateTopics v5 response reads the topic config error from tagged field 0", () => {

@@ -6,6 +6,7 @@ import { Fetch, FETCH_KEY, type FetchRequest, type FetchResponse } from "../../p
 import { decodeRecordBatches, encodeRecordBatch } from "../../protocol/record_batch.ts";
 import { ZERO_UUID } from "../../protocol/uuid.ts";
 import {
+  assertDeclares,
   assertTruncationsFail,
   readAll,
   requestRoundTrip,
@@ -94,9 +95,7 @@ function response(v: number): FetchResponse {
 }
 
 test("Fetch declares key 1, versions 4-17, flexible from 12", () => {
-  assert.equal(Fetch.key, FETCH_KEY);
-  assert.deepEqual([Fetch.key, Fetch.minVersion, Fetch.maxVersion], [1, 4, 17]);
-  assert.equal(Fetch.firstFlexibleVersion, 12);
+  assertDeclares(Fetch, FETCH_KEY, [1, 4, 17], 12);
 });
 
 test("Fetch request round trips at every version, by name to v12 and by id from v13", () => {

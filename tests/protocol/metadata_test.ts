@@ -11,10 +11,10 @@ import {
 } from "../../protocol/metadata.ts";
 import { ZERO_UUID } from "../../protocol/uuid.ts";
 import {
-  assertTruncationsFail,
+  assertDeclares,
+  assertResponseRoundTrips,
   readAll,
   requestRoundTrip,
-  responseRoundTrip,
   versionsOf,
 } from "./codec_check.ts";
 
@@ -71,9 +71,7 @@ function response(v: number): MetadataResponse {
 }
 
 test("Metadata declares key 3, versions 4-12, flexible from 9", () => {
-  assert.equal(Metadata.key, METADATA_KEY);
-  assert.deepEqual([Metadata.key, Metadata.minVersion, Metadata.maxVersion], [3, 4, 12]);
-  assert.equal(Metadata.firstFlexibleVersion, 9);
+  assertDeclares(Metadata, METADATA_KEY, [3, 4, 12], 9);
 });
 
 test("Metadata request round trips at every version, null meaning all topics", () => {
@@ -114,12 +112,7 @@ test("Metadata v4 request is byte-exact", () => {
 });
 
 test("Metadata response round trips at every version", () => {
-  for (const v of versionsOf(Metadata)) {
-    const res = response(v);
-    const { decoded, bytes } = responseRoundTrip(Metadata, res, v);
-    assert.deepEqual(decoded, res, `v${v}`);
-    assertTruncationsFail(bytes, (r) => Metadata.decodeResponse(r, v));
-  }
+  assertResponseRoundTrips(Metadata, response);
 });
 
 test("Metadata v9 response skips tagged fields it does not know", () => {

@@ -3,6 +3,7 @@ import { test } from "../harness.ts";
 import { SASL_AUTHENTICATE_KEY, SaslAuthenticate } from "../../protocol/sasl_authenticate.ts";
 import { SASL_HANDSHAKE_KEY, SaslHandshake } from "../../protocol/sasl_handshake.ts";
 import {
+  assertDeclares,
   assertTruncationsFail,
   readAll,
   requestRoundTrip,
@@ -13,10 +14,7 @@ import {
 const token = new Uint8Array([0, 0x61, 0x6c, 0x69, 0x63, 0x65, 0, 0x70, 0x77]);
 
 test("SaslHandshake declares key 17, versions 0-1, never flexible", () => {
-  assert.equal(SaslHandshake.key, SASL_HANDSHAKE_KEY);
-  assert.equal(SASL_HANDSHAKE_KEY, 17);
-  assert.deepEqual([SaslHandshake.minVersion, SaslHandshake.maxVersion], [0, 1]);
-  assert.equal(SaslHandshake.firstFlexibleVersion, Infinity);
+  assertDeclares(SaslHandshake, SASL_HANDSHAKE_KEY, [17, 0, 1], Infinity);
 });
 
 test("SaslHandshake request and response round trip at every version", () => {
@@ -33,10 +31,7 @@ test("SaslHandshake request and response round trip at every version", () => {
 });
 
 test("SaslAuthenticate declares key 36, versions 0-2, flexible from 2", () => {
-  assert.equal(SaslAuthenticate.key, SASL_AUTHENTICATE_KEY);
-  assert.equal(SASL_AUTHENTICATE_KEY, 36);
-  assert.deepEqual([SaslAuthenticate.minVersion, SaslAuthenticate.maxVersion], [0, 2]);
-  assert.equal(SaslAuthenticate.firstFlexibleVersion, 2);
+  assertDeclares(SaslAuthenticate, SASL_AUTHENTICATE_KEY, [36, 0, 2], 2);
 });
 
 test("SaslAuthenticate request is int32 bytes below v2 and compact bytes + tags at v2", () => {

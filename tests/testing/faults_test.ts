@@ -6,7 +6,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ConfigError } from "../../transport/errors.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { dial } from "./dial.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
 import { sleep, within } from "./raw_client.ts";
 
 /** An ApiVersions v0 request: no body, reply with header v0. */

@@ -5,7 +5,7 @@ import { Writer } from "../../framing/writer.ts";
 import { ConfigError, ConnectionRefusedError } from "../../transport/errors.ts";
 import { MockBroker, type MockRequest, NO_REPLY } from "../../testing/mod.ts";
 import { dial } from "./dial.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
 
 test("MockBroker down() closes connections and refuses dials until up()", async () => {
   await using broker = await MockBroker.start();

@@ -11,6 +11,7 @@ import { buildFrame, writeRequestHeader } from "../../framing/header.ts";
 import { Reader } from "../../framing/reader.ts";
 import type { Writer } from "../../framing/writer.ts";
 import type { Conn } from "../../transport/conn.ts";
+import { concatBytes } from "../fixtures/bytes.ts";
 
 /** How long a test waits for a reply before failing (generous: two shared cores). */
 export const REPLY_TIMEOUT_MS = 5_000;
@@ -95,13 +96,7 @@ export class RawClient {
         req.body?.(w);
       }).slice()
     );
-    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-    let pos = 0;
-    for (const f of frames) {
-      all.set(f, pos);
-      pos += f.length;
-    }
-    return this.conn.write(all);
+    return this.conn.write(concatBytes(frames));
   }
 
   /**
@@ -164,13 +159,7 @@ export class RawClient {
       if (chunk === null) break;
       parts.push(chunk);
     }
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let pos = 0;
-    for (const p of parts) {
-      all.set(p, pos);
-      pos += p.length;
-    }
-    return all;
+    return concatBytes(parts);
   }
 
   /**

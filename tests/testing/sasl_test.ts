@@ -12,7 +12,7 @@ import { plain } from "../../sasl/plain.ts";
 import { scramSha256, scramSha512 } from "../../sasl/scram.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { dial } from "./dial.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
 import type { RawClient } from "./raw_client.ts";
 
 const USERS = { alice: "alice-secret", bob: "bob-secret" };

@@ -19,7 +19,7 @@ import {
   TimeoutError,
   TlsError,
 } from "../../transport/errors.ts";
-import { FakeClock, settle, track } from "./fake_clock.ts";
+import { FakeClock, settle, track } from "../fixtures/fake_clock.ts";
 
 class FakeSocket implements BunSocketLike {
   data: unknown;

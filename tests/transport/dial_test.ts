@@ -7,7 +7,7 @@ import {
   ConnectionRefusedError,
   TimeoutError,
 } from "../../transport/errors.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "../fixtures/fake_clock.ts";
 
 test("targetOf() brackets IPv6 literals", () => {
   assert.equal(targetOf("localhost", 9092), "localhost:9092");

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { runtime } from "../harness.ts";
 import type { Conn, Connector, ListenFn } from "../../transport/conn.ts";
+import { concatBytes } from "../fixtures/bytes.ts";
 
 /** The adapter under test. */
 export interface SocketAdapter {
@@ -84,13 +85,7 @@ export async function readExactly(conn: Conn, size: number): Promise<Uint8Array>
 export async function readToEnd(conn: Conn): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) chunks.push(chunk);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

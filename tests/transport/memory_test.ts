@@ -11,7 +11,8 @@ import {
   TimeoutError,
 } from "../../transport/errors.ts";
 import { memoryConnector, memoryPair } from "../../transport/memory.ts";
-import { FakeClock, settle, track } from "./fake_clock.ts";
+import { concatBytes } from "../fixtures/bytes.ts";
+import { FakeClock, settle, track } from "../fixtures/fake_clock.ts";
 
 /** A deterministic random source (mulberry32) so failures reproduce. */
 function seeded(seed: number): () => number {
@@ -23,16 +24,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Reads until `total` bytes arrived, returning the chunks as read. */
@@ -79,7 +70,7 @@ test("memoryPair() with byte chunking returns one byte per read", async () => {
   const chunks = await readChunks(server, frame.length);
   assert.equal(chunks.length, frame.length);
   assert.ok(chunks.every((c) => c.length === 1));
-  assert.deepEqual(concat(chunks), frame);
+  assert.deepEqual(concatBytes(chunks), frame);
   client.close();
   server.close();
 });
@@ -92,9 +83,9 @@ test("memoryPair() with random chunking splits and merges writes but keeps every
       async (writes, seed) => {
         const { client, server } = memoryPair({ chunking: "random", random: seeded(seed) });
         for (const w of writes) await client.write(w);
-        const expected = concat(writes);
+        const expected = concatBytes(writes);
         const chunks = await readChunks(server, expected.length);
-        assert.deepEqual(concat(chunks), expected);
+        assert.deepEqual(concatBytes(chunks), expected);
         client.close();
         server.close();
       },

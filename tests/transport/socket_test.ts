@@ -18,7 +18,8 @@ import {
   readToEnd,
   sleep,
 } from "./loopback.ts";
-import { track } from "./fake_clock.ts";
+import { concatBytes } from "../fixtures/bytes.ts";
+import { track } from "../fixtures/fake_clock.ts";
 
 const { connector, listen, name } = adapter;
 
@@ -116,19 +117,7 @@ test(`${name}: chunks handed out by read() are never overwritten by later reads`
       kept.push(chunk);
     }
     await writing;
-    const all = new Uint8Array(kept.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of kept) {
-      all.set(c, at);
-      at += c.length;
-    }
-    const want = new Uint8Array(expected.reduce((n, c) => n + c.length, 0));
-    at = 0;
-    for (const c of expected) {
-      want.set(c, at);
-      at += c.length;
-    }
-    assertSameBytes(all, want, "retained chunks");
+    assertSameBytes(concatBytes(kept), concatBytes(expected), "retained chunks");
   });
 });
 
