@@ -16,7 +16,9 @@ const jsonl = (name) =>
     try {
       return JSON.parse(l);
     } catch {
-      return { error: `unparsable: ${l.slice(0, 80)}` };
+      // An older run.sh wrote stderr with terminal colour codes into the error line.
+      const label = /"label":"([^"]*)"/.exec(l)?.[1] ?? "run";
+      return { label, error: "failed (see failures in the run directory)" };
     }
   });
 const env = Object.fromEntries(
@@ -113,6 +115,11 @@ if (failures.length > 0) {
 }
 
 // --- ratios and targets ----------------------------------------------------------------------
+p();
+p("The raw clients do no per-request work, so their figures are bound by the loopback round");
+p("trip, which on this VM depends on whether the other vCPU is idle (wake-up latency): they");
+p("vary several-fold between rounds when other work runs on the machine. Ours and kafkajs are");
+p("CPU-bound at 16 and 128 in flight and vary much less. Compare within a round when in doubt.");
 p();
 p("## Ratios and targets");
 p();
