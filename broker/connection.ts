@@ -141,6 +141,12 @@ const CORRELATION_ID_OFFSET = 8;
  */
 const COALESCE_LIMIT = 64 * 1024;
 
+/** Initial size of the per-connection scratch writer that requests are encoded in. */
+const SCRATCH_CAPACITY = 4096;
+
+/** A scratch writer grown past this by a large request is replaced, not kept alive. */
+const SCRATCH_KEEP_LIMIT = 64 * 1024;
+
 /** A connection closed this soon after UP without SASL probably wanted SASL (librdkafka). */
 const SASL_HINT_WINDOW_MS = 2000;
 
@@ -231,6 +237,7 @@ export class BrokerConnection implements AsyncDisposable {
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
   #nextCorrelationId = 0;
+  #scratch = new Writer(SCRATCH_CAPACITY);
   #writing = false;
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
@@ -619,7 +626,11 @@ export class BrokerConnection implements AsyncDisposable {
     if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion > 0x7fff) {
       throw new ConfigError(`API version must be an integer in 0..32767, got ${apiVersion}`);
     }
-    const w = new Writer();
+    // One scratch writer per connection: the frame is copied out of it once it is complete, so
+    // a request costs one exact-size allocation instead of a growing buffer and its views.
+    let w = this.#scratch;
+    if (w.capacity > SCRATCH_KEEP_LIMIT) w = this.#scratch = new Writer(SCRATCH_CAPACITY);
+    w.reset();
     w.int32(0);
     writeRequestHeader(
       w,
@@ -628,7 +639,7 @@ export class BrokerConnection implements AsyncDisposable {
     );
     encodeBody(w);
     w.patchInt32(0, w.length - 4);
-    return w.finish();
+    return w.finish().slice();
   }
 
   /** Queues a setup request (ApiVersions, SASL) ahead of ordinary requests. */
@@ -886,11 +897,13 @@ export class BrokerConnection implements AsyncDisposable {
           return;
         }
         this.#bytesIn += chunk.length;
-        this.#lastActivity = this.#o.clock.now();
+        // One clock read per chunk serves every reply in it (many, when pipelining).
+        const now = this.#o.clock.now();
+        this.#lastActivity = now;
         this.#emitBytes("in", chunk.length);
         decoder.push(chunk);
         for (let frame = decoder.next(); frame !== null; frame = decoder.next()) {
-          this.#onFrame(frame);
+          this.#onFrame(frame, now);
           if (gen !== this.#generation) return;
         }
         this.#schedulePump();
@@ -909,8 +922,13 @@ export class BrokerConnection implements AsyncDisposable {
     else this.#fail(error);
   }
 
-  /** Matches one reply frame to its request and settles it. */
-  #onFrame(frame: Uint8Array): void {
+  /**
+   * Matches one reply frame to its request and settles it.
+   *
+   * @param frame The reply frame, without its size prefix.
+   * @param now When the chunk holding it arrived.
+   */
+  #onFrame(frame: Uint8Array, now: number): void {
     if (this.#state === BrokerState.AUTH_LEGACY) {
       const waiter = this.#legacyWaiter;
       if (waiter === null) {
@@ -943,7 +961,6 @@ export class BrokerConnection implements AsyncDisposable {
       return;
     }
     if (p.setup) this.#setupReplyPending = true;
-    const now = this.#o.clock.now();
     p.repliedAt = now;
     p.bytesIn = frame.length + 4;
     if (p.writtenAt < 0) p.writtenAt = now;

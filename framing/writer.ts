@@ -8,6 +8,9 @@ import { EncodeError } from "./errors.ts";
 
 const utf8 = new TextEncoder();
 
+/** Strings up to this many UTF-16 units try the per-character ASCII copy first. */
+const ASCII_FAST_PATH_MAX = 64;
+
 /** The largest byte length an int16-prefixed string can have. */
 const INT16_MAX = 0x7fff;
 
@@ -49,6 +52,11 @@ export class Writer {
   constructor(capacity = 256) {
     this.#buf = new Uint8Array(capacity);
     this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** The size of the internal buffer: how much can be written before it grows. */
+  get capacity(): number {
+    return this.#buf.length;
   }
 
   /** The number of bytes written so far. */
@@ -213,9 +221,26 @@ export class Writer {
    * @returns The number of bytes written.
    */
   #utf8(value: string): number {
-    this.#ensure(value.length * 3);
-    const { written } = utf8.encodeInto(value, this.#buf.subarray(this.#pos));
-    this.#pos += written;
+    const n = value.length;
+    this.#ensure(n * 3);
+    const buf = this.#buf;
+    const start = this.#pos;
+    // Short ASCII strings (client ids, topic names) are copied code by code: cheaper than
+    // encodeInto's subarray and call for the few bytes every request carries.
+    if (n <= ASCII_FAST_PATH_MAX) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        this.#pos = start + n;
+        return n;
+      }
+    }
+    const { written } = utf8.encodeInto(value, buf.subarray(start));
+    this.#pos = start + written;
     return written;
   }
 

@@ -473,3 +473,17 @@ test("Writer grows from any capacity, patches int32s, and resets", () => {
   assert.throws(() => w.patchInt32(0, 1), EncodeError);
   assert.deepEqual([...w.int8(5).finish()], [5]);
 });
+
+test("Writer.string() round-trips strings around the ASCII fast-path limit, ASCII or not", () => {
+  for (const n of [0, 1, 63, 64, 65, 200]) {
+    for (const tail of ["", "é", "€", "😀"]) {
+      const value = "k".repeat(n) + tail;
+      const w = new Writer(8);
+      w.string(value).compactString(value);
+      const r = new Reader(w.finish());
+      assert.equal(r.string("s"), value);
+      assert.equal(r.compactString("cs"), value);
+      assert.equal(r.remaining, 0);
+    }
+  }
+});
