@@ -132,26 +132,36 @@ const QUEUED = 0;
 const WRITING = 1;
 const IN_FLIGHT = 2;
 
-/** The correlation id sits after the size prefix, api key and api version. */
-const CORRELATION_ID_OFFSET = 8;
-
-/**
- * Frames are copied into one buffer and written together while their total stays under this;
- * a larger frame is written on its own, without a copy.
- */
+/** Requests are encoded into one batch, written in one call, until it reaches this size. */
 const COALESCE_LIMIT = 64 * 1024;
 
-/** Initial size of the per-connection scratch writer that requests are encoded in. */
-const SCRATCH_CAPACITY = 4096;
+/** Initial size of the per-connection output writer that batches are encoded in. */
+const OUT_CAPACITY = COALESCE_LIMIT + 4096;
 
-/** A scratch writer grown past this by a large request is replaced, not kept alive. */
-const SCRATCH_KEEP_LIMIT = 64 * 1024;
+/** An output writer grown past this by a large request is replaced, not kept alive. */
+const OUT_KEEP_LIMIT = 4 * COALESCE_LIMIT;
 
 /** A connection closed this soon after UP without SASL probably wanted SASL (librdkafka). */
 const SASL_HINT_WINDOW_MS = 2000;
 
 /** Re-authenticate at this fraction of the session lifetime (librdkafka; KIP-368). */
 const REAUTH_AT = 0.9;
+
+/**
+ * Checks the header fields of a `request()` up front, so a bad key or version is refused when
+ * the request is made rather than when it is written.
+ *
+ * @returns The error to reject with, or `null` when both fit in an int16.
+ */
+function headerFieldError(apiKey: number, apiVersion: number): ConfigError | null {
+  if (!Number.isInteger(apiKey) || apiKey < 0 || apiKey > 0x7fff) {
+    return new ConfigError(`API key must be an integer in 0..32767, got ${apiKey}`);
+  }
+  if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion > 0x7fff) {
+    return new ConfigError(`API version must be an integer in 0..32767, got ${apiVersion}`);
+  }
+  return null;
+}
 
 /** Fires after the connection fails, so that awaits in a stale setup stop. */
 class StaleSetupError extends ConnectionClosedError {}
@@ -174,10 +184,10 @@ class Pending {
     public apiVersion: number,
     readonly apiName: string,
     public flexible: boolean,
-    /** `null` until encoded, for a `send()` queued before the broker's versions were known. */
-    public frame: Uint8Array | null,
+    /** Writes the body of a `request()`; `null` for `send()` and setup requests (`api` set). */
+    readonly encodeBody: ((w: Writer) => void) | null,
     readonly api: ApiSpec<unknown, unknown> | null,
-    /** The request value of a `send()` whose encoding waits for the broker's versions. */
+    /** The request value of a `send()` or setup request, encoded by `api` when written. */
     readonly request: unknown,
     readonly decodeBody: ((r: Reader) => unknown) | null,
     readonly expectResponse: boolean,
@@ -237,7 +247,8 @@ export class BrokerConnection implements AsyncDisposable {
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
   #nextCorrelationId = 0;
-  #scratch = new Writer(SCRATCH_CAPACITY);
+  #out = new Writer(OUT_CAPACITY);
+  #turnNow = -1;
   #writing = false;
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
@@ -414,7 +425,7 @@ export class BrokerConnection implements AsyncDisposable {
       version,
       api.name,
       version >= 0 && isFlexible(api, version),
-      version >= 0 ? (w) => api.encodeRequest(w, request, version) : null,
+      null,
       api as ApiSpec<unknown, unknown>,
       request,
       null,
@@ -546,6 +557,22 @@ export class BrokerConnection implements AsyncDisposable {
     });
   }
 
+  /**
+   * The clock, read once per event-loop turn for the requests submitted in it: callers that
+   * queue a burst share one reading (a clock read costs as much as queueing a request).
+   */
+  #submitNow(): number {
+    if (this.#turnNow < 0) {
+      this.#turnNow = this.#o.clock.now();
+      queueMicrotask(this.#forgetTurnNow);
+    }
+    return this.#turnNow;
+  }
+
+  readonly #forgetTurnNow = (): void => {
+    this.#turnNow = -1;
+  };
+
   /** Encodes and queues one ordinary request. */
   #submit<T>(
     apiKey: number,
@@ -572,22 +599,18 @@ export class BrokerConnection implements AsyncDisposable {
         new ConfigError(`Request ${name} timeoutMs must be a positive number, got ${timeoutMs}`),
       );
     }
-    let frame: Uint8Array | null = null;
     if (encodeBody !== null) {
-      try {
-        frame = this.#encode(apiKey, apiVersion, flexible, encodeBody);
-      } catch (error) {
-        return Promise.reject(asKafkaError(error, `Encoding ${name} v${apiVersion} request`));
-      }
+      const invalid = headerFieldError(apiKey, apiVersion);
+      if (invalid !== null) return Promise.reject(invalid);
     }
     return new Promise<T>((resolve, reject) => {
-      const now = this.#o.clock.now();
+      const now = this.#submitNow();
       const p = new Pending(
         apiKey,
         apiVersion,
         name,
         flexible,
-        frame,
+        encodeBody,
         api,
         request,
         decodeBody,
@@ -613,33 +636,22 @@ export class BrokerConnection implements AsyncDisposable {
     });
   }
 
-  /** Builds a request frame with a placeholder correlation id, patched in when written. */
-  #encode(
-    apiKey: number,
-    apiVersion: number,
-    flexible: boolean,
-    encodeBody: (w: Writer) => void,
-  ): Uint8Array {
-    if (!Number.isInteger(apiKey) || apiKey < 0 || apiKey > 0x7fff) {
-      throw new ConfigError(`API key must be an integer in 0..32767, got ${apiKey}`);
-    }
-    if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion > 0x7fff) {
-      throw new ConfigError(`API version must be an integer in 0..32767, got ${apiVersion}`);
-    }
-    // One scratch writer per connection: the frame is copied out of it once it is complete, so
-    // a request costs one exact-size allocation instead of a growing buffer and its views.
-    let w = this.#scratch;
-    if (w.capacity > SCRATCH_KEEP_LIMIT) w = this.#scratch = new Writer(SCRATCH_CAPACITY);
-    w.reset();
+  /**
+   * Appends one request frame (size, header with its correlation id, body) to the batch being
+   * built in `w`. Requests are encoded only when they are written, straight into the buffer the
+   * write sends, so a request's bytes are produced once and never copied.
+   */
+  #encodeInto(w: Writer, p: Pending, correlationId: number): void {
+    const start = w.length;
     w.int32(0);
     writeRequestHeader(
       w,
-      { apiKey, apiVersion, correlationId: 0, clientId: this.#o.clientId },
-      flexible,
+      { apiKey: p.apiKey, apiVersion: p.apiVersion, correlationId, clientId: this.#o.clientId },
+      p.flexible,
     );
-    encodeBody(w);
-    w.patchInt32(0, w.length - 4);
-    return w.finish().slice();
+    if (p.api !== null) p.api.encodeRequest(w, p.request, p.apiVersion);
+    else p.encodeBody!(w);
+    w.patchInt32(start, w.length - start - 4);
   }
 
   /** Queues a setup request (ApiVersions, SASL) ahead of ordinary requests. */
@@ -654,12 +666,6 @@ export class BrokerConnection implements AsyncDisposable {
     const lost = this.#takeDeferredLoss();
     if (lost !== null) return Promise.reject(lost);
     const flexible = isFlexible(api, version);
-    const frame = this.#encode(
-      api.key,
-      version,
-      flexible,
-      (w) => api.encodeRequest(w, request, version),
-    );
     return new Promise<Res>((resolve, reject) => {
       const now = this.#o.clock.now();
       const p = new Pending(
@@ -667,9 +673,9 @@ export class BrokerConnection implements AsyncDisposable {
         version,
         api.name,
         flexible,
-        frame,
+        null,
         api as ApiSpec<unknown, unknown>,
-        undefined,
+        request,
         null,
         true,
         true,
@@ -687,23 +693,18 @@ export class BrokerConnection implements AsyncDisposable {
   }
 
   /**
-   * Encodes a `send()` that was queued before the broker's versions were known, now that they
-   * are; settles it with `UnsupportedVersionError` (before any write) when none is common.
+   * Picks the version of a `send()` that was queued before the broker's versions were known, now
+   * that they are; settles it with `UnsupportedVersionError` (before any write) when none is
+   * common.
    */
-  #encodeLate(p: Pending): void {
+  #pickVersion(p: Pending): void {
     const api = p.api!;
     try {
       const version = this.selectVersion(api);
       p.apiVersion = version;
       p.flexible = isFlexible(api, version);
-      p.frame = this.#encode(
-        api.key,
-        version,
-        p.flexible,
-        (w) => api.encodeRequest(w, p.request, version),
-      );
     } catch (error) {
-      this.#settle(p, asKafkaError(error, `Encoding ${p.apiName} request`), undefined);
+      this.#settle(p, asKafkaError(error, `Choosing the ${p.apiName} version`), undefined);
     }
   }
 
@@ -773,43 +774,43 @@ export class BrokerConnection implements AsyncDisposable {
     queueMicrotask(this.#pump);
   }
 
-  /** Writes what may be written now: setup requests alone, ordinary ones in UP, coalesced. */
+  /**
+   * Writes what may be written now: setup requests alone, ordinary ones in UP, coalesced into
+   * one write. Only one write is outstanding at a time, so the batch is encoded straight into
+   * the connection's output writer and sent as a view of it.
+   */
   readonly #pump = (): void => {
     this.#pumpScheduled = false;
     const conn = this.#conn;
     if (conn === null || this.#writing) return;
     const inFlight = this.#inFlight;
-    let batch: Pending[];
+    let w = this.#out;
+    if (w.capacity > OUT_KEEP_LIMIT) w = this.#out = new Writer(OUT_CAPACITY);
+    w.reset();
+    const batch: Pending[] = [];
     if (this.#setupQueue.length > 0) {
       // Setup requests go one at a time, never beside other requests (max in-flight 1).
       if (inFlight.size > 0) return;
-      batch = [this.#setupQueue.shift()!];
+      this.#addToBatch(w, batch, this.#setupQueue.shift()!);
     } else if (this.#state === UP) {
       let room = this.#o.maxInFlight - inFlight.size;
       if (room <= 0 || this.#queuedCount === 0) return;
-      batch = [];
-      let total = 0;
       const queue = this.#queue;
-      while (room > 0) {
-        const p = queue.peek();
+      // The batch may end one frame past the limit: a frame is only measured once encoded.
+      while (room > 0 && w.length < COALESCE_LIMIT) {
+        const p = queue.shift();
         if (p === undefined) break;
-        if (p.frame === null) this.#encodeLate(p);
-        if (p.settled) {
-          queue.shift();
-          continue;
+        // Settled while queued (aborted, timed out): #settle already counted it out.
+        if (p.settled) continue;
+        if (p.apiVersion < 0) {
+          this.#pickVersion(p);
+          if (p.settled) continue;
         }
-        const frame = p.frame!;
-        if (batch.length > 0 && total + frame.length > COALESCE_LIMIT) break;
-        queue.shift();
-        this.#queuedCount--;
-        batch.push(p);
-        total += frame.length;
-        if (p.expectResponse) room--;
+        if (this.#addToBatch(w, batch, p) && p.expectResponse) room--;
       }
       for (let i = 0; i < batch.length && this.#spaceWaiters.length > 0; i++) {
         this.#wakeSpaceWaiter();
       }
-      if (batch.length === 0) return;
     } else {
       if (this.#drainWaiter !== null && inFlight.size === 0) {
         const waiter = this.#drainWaiter;
@@ -818,43 +819,46 @@ export class BrokerConnection implements AsyncDisposable {
       }
       return;
     }
-    this.#write(conn, batch);
+    if (batch.length > 0) this.#write(conn, batch, w.finish());
   };
 
-  /** Assigns correlation ids, registers the batch as in flight and writes it in one call. */
-  #write(conn: Conn, batch: Pending[]): void {
+  /**
+   * Encodes one request into the batch with the next correlation id and registers it as in
+   * flight; a request whose body fails to encode is settled with the error and left out.
+   *
+   * @returns Whether the request joined the batch.
+   */
+  #addToBatch(w: Writer, batch: Pending[], p: Pending): boolean {
+    const id = this.#nextCorrelationId;
+    const start = w.length;
+    try {
+      this.#encodeInto(w, p, id);
+    } catch (error) {
+      w.truncate(start);
+      const what = `Encoding ${p.apiName} v${p.apiVersion} request`;
+      this.#settle(p, asKafkaError(error, what), undefined);
+      return false;
+    }
+    // A 31-bit counter that wraps, never resets per connection: ids stay positive int32s.
+    this.#nextCorrelationId = (id + 1) & 0x7fffffff;
+    p.correlationId = id;
+    if (!p.setup) this.#queuedCount--;
+    p.stage = WRITING;
+    p.bytesOut = w.length - start;
+    this.#inFlight.set(id, p);
+    batch.push(p);
+    return true;
+  }
+
+  /** Writes an encoded batch in one call and tracks it until the runtime accepted it. */
+  #write(conn: Conn, batch: Pending[], bytes: Uint8Array): void {
     const now = this.#o.clock.now();
-    let total = 0;
-    for (const p of batch) {
-      const id = this.#nextCorrelationId;
-      // A 31-bit counter that wraps, never resets per connection: ids stay positive int32s.
-      this.#nextCorrelationId = (id + 1) & 0x7fffffff;
-      p.correlationId = id;
-      p.stage = WRITING;
-      p.sentAt = now;
-      const f = p.frame!;
-      f[CORRELATION_ID_OFFSET] = id >>> 24;
-      f[CORRELATION_ID_OFFSET + 1] = (id >>> 16) & 0xff;
-      f[CORRELATION_ID_OFFSET + 2] = (id >>> 8) & 0xff;
-      f[CORRELATION_ID_OFFSET + 3] = id & 0xff;
-      this.#inFlight.set(id, p);
-      p.bytesOut = f.length;
-      total += f.length;
-    }
-    let bytes: Uint8Array;
-    if (batch.length === 1) bytes = batch[0].frame!;
-    else {
-      bytes = new Uint8Array(total);
-      let at = 0;
-      for (const p of batch) {
-        bytes.set(p.frame!, at);
-        at += p.frame!.length;
-      }
-    }
+    for (const p of batch) p.sentAt = now;
     this.#writing = true;
     this.#writes++;
     this.#sent += batch.length;
     const gen = this.#generation;
+    const total = bytes.length;
     conn.write(bytes).then(
       () => this.#onWritten(gen, batch, total),
       (error) => {
@@ -872,8 +876,6 @@ export class BrokerConnection implements AsyncDisposable {
     this.#emitBytes("out", total);
     for (const p of batch) {
       p.writtenAt = now;
-      // The bytes are on their way: let go of them rather than hold them until the reply.
-      p.frame = null;
       if (p.stage === WRITING) p.stage = IN_FLIGHT;
       if (!p.expectResponse) {
         this.#inFlight.delete(p.correlationId);
@@ -1343,6 +1345,8 @@ export class BrokerConnection implements AsyncDisposable {
     this.#conn = null;
     this.#channel = null;
     conn?.close(quiet ? undefined : error);
+    // A write still pending on the old connection may yet read its buffer: start a new one.
+    if (this.#writing) this.#out = new Writer(OUT_CAPACITY);
     this.#writing = false;
     this.#established = false;
     this.#setupReplyPending = false;

@@ -405,6 +405,18 @@ export class Writer {
     return this.#buf.subarray(0, this.#pos);
   }
 
+  /**
+   * Drops everything written after `length`, e.g. a frame whose encoding failed half way.
+   *
+   * @param length The number of bytes to keep; at most {@link Writer.length}.
+   */
+  truncate(length: number): void {
+    if (!(length >= 0 && length <= this.#pos)) {
+      throw new EncodeError(`truncate(${length}) outside the ${this.#pos} bytes written`);
+    }
+    this.#pos = length;
+  }
+
   /** Forgets everything written so the buffer can be reused. */
   reset(): void {
     this.#pos = 0;

@@ -4,7 +4,7 @@ import { MockBroker, NO_REPLY } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import { QueueFullError } from "../../broker/errors.ts";
 import { DecodeError } from "../../framing/errors.ts";
-import { AbortError } from "../../transport/errors.ts";
+import { AbortError, KafkaTransportError } from "../../transport/errors.ts";
 import type { RequestEvent } from "../../broker/options.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, replyFrame, ScriptedServer } from "./scripted_server.ts";
@@ -159,4 +159,34 @@ test("maxInFlight bounds the requests awaiting replies", async () => {
   assert.deepEqual(replies, Array.from({ length: 50 }, (_, i) => i));
   assert.equal(maxSeen, 3);
   await conn.close();
+});
+
+test("a request whose body fails to encode fails alone; its batch-mates are answered", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker);
+  await using conn = connectionTo(broker);
+  await conn.connect();
+  const broken = conn.request({
+    apiKey: Echo.key,
+    apiVersion: 0,
+    flexible: false,
+    encodeBody: (w) => {
+      w.int32(1);
+      throw new RangeError("no such field");
+    },
+    decodeBody: (r) => r.int32("echo"),
+  });
+  // Queued in the same tick, so all three are encoded into one batch.
+  const [before, after] = [conn.send(Echo, 7), conn.send(Echo, 8)];
+  await assert.rejects(broken, (e: Error) => {
+    assert.ok(e instanceof KafkaTransportError, `typed error, got ${e}`);
+    assert.match(e.message, /Encoding Unknown\(1000\) v0 request: no such field/);
+    return true;
+  });
+  assert.equal(await before, 7);
+  assert.equal(await after, 8);
+  assert.equal(conn.state, "UP");
+  const stats = conn.stats();
+  assert.equal(stats.queued, 0);
+  assert.equal(stats.inFlight, 0);
 });
