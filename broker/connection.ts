@@ -38,6 +38,7 @@ import {
   ConnectionClosedError,
   KafkaTransportError,
   TimeoutError,
+  TlsError,
 } from "../transport/errors.ts";
 import { backoffDelay, type BackoffState, INITIAL_BACKOFF, recordAttempt } from "./backoff.ts";
 import {
@@ -912,7 +913,14 @@ export class BrokerConnection implements AsyncDisposable {
       }
     } catch (error) {
       if (gen !== this.#generation) return;
-      if (error instanceof FramingError || error instanceof AuthenticationError) {
+      // A TLS failure before UP is a configuration problem, not a lost connection: e.g. a
+      // refused client certificate, which TLS 1.3 reports only after the client's side of the
+      // handshake is done (during ApiVersions), where the lost-connection hint would blame the
+      // security protocol instead.
+      if (
+        error instanceof FramingError || error instanceof AuthenticationError ||
+        (error instanceof TlsError && !this.#established)
+      ) {
         this.#fail(this.#annotate(error, "Reading from the broker"));
       } else this.#lose(this.#lostError(asKafkaError(error, "Reading from the broker")));
     }
@@ -1076,7 +1084,10 @@ export class BrokerConnection implements AsyncDisposable {
   #want(reason: string): void {
     if (this.#closed || (this.#state !== INIT && this.#state !== DOWN)) return;
     const delay = backoffDelay(this.#backoff, this.#o.clock.now());
-    this.#enter(TRY_CONNECT, delay > 0 ? `${reason}; reconnect backoff ${delay} ms` : reason);
+    this.#enter(
+      TRY_CONNECT,
+      delay > 0 ? `${reason}; reconnect backoff ${Math.ceil(delay)} ms` : reason,
+    );
     if (delay === 0) {
       void this.#dial();
       return;
@@ -1460,7 +1471,10 @@ export class BrokerConnection implements AsyncDisposable {
     if (this.#state === APIVERSION_QUERY) {
       hint = ": incorrect security protocol (TLS listener?) or broker version < 0.10";
     } else if (
-      this.#state === UP && this.#o.sasl === undefined && now - this.#upAt < SASL_HINT_WINDOW_MS
+      // A clean close only, as librdkafka: a SASL listener hangs up politely on the first
+      // non-SASL request, while a reset (a crashed broker) says nothing about SASL.
+      cause === null && this.#state === UP && this.#o.sasl === undefined &&
+      now - this.#upAt < SASL_HINT_WINDOW_MS
     ) {
       hint = ": broker might require SASL authentication";
     } else if (this.#state === BrokerState.AUTH_LEGACY || this.#state === BrokerState.AUTH_REQ) {

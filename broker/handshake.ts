@@ -139,10 +139,15 @@ export async function authenticate(
   ch.enter("AUTH_HANDSHAKE", `SaslHandshake v${handshakeVersion} for ${mechanism.name}`);
   const hs = await ch.call(SaslHandshake, handshakeVersion, { mechanism: mechanism.name });
   if (hs.errorCode !== ErrorCode.NONE) {
+    // A listener without SASL (PLAINTEXT/SSL) answers ILLEGAL_SASL_STATE with no mechanisms:
+    // "configure one of []" would not help, dropping the SASL setting (or the port) would.
+    const advice = hs.mechanisms.length === 0
+      ? "the listener does not accept SASL (a PLAINTEXT or SSL listener?): remove the sasl " +
+        "option or connect to the broker's SASL_PLAINTEXT / SASL_SSL port"
+      : `the listener enables [${hs.mechanisms.join(", ")}]: configure one of those`;
     throw new AuthenticationError(
       `SASL mechanism ${mechanism.name} refused by the broker: ${errorName(hs.errorCode)} ` +
-        `(${hs.errorCode}); the listener enables [${hs.mechanisms.join(", ")}]: configure one of ` +
-        `those${ch.where()}`,
+        `(${hs.errorCode}); ${advice}${ch.where()}`,
       { code: hs.errorCode },
     );
   }

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
@@ -274,4 +274,37 @@ export function restartBroker(): KafkaEnv {
     throw new KafkaFixtureError(`the broker restarted but is not usable: ${env.skipReason}`);
   }
   return env;
+}
+
+/**
+ * {@link restartBroker} without blocking the calling thread, so that connections keep running
+ * their timers (say, reconnect backoff against the dead port) while the broker starts.
+ *
+ * @returns The broker's details after the restart (same ports, new pid).
+ * @throws {KafkaFixtureError} When the restart failed or the broker is still unusable.
+ */
+export function restartBrokerInBackground(): Promise<KafkaEnv> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "bash",
+      [`${scriptsDir}restart.sh`],
+      { encoding: "utf8", timeout: 180_000 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(
+            new KafkaFixtureError(
+              `scripts/kafka/restart.sh failed (${error.message}):\n${stderr}${stdout}`,
+            ),
+          );
+          return;
+        }
+        const env = loadKafka();
+        if ("skipReason" in env) {
+          reject(
+            new KafkaFixtureError(`the broker restarted but is not usable: ${env.skipReason}`),
+          );
+        } else resolve(env);
+      },
+    );
+  });
 }
