@@ -1263,7 +1263,12 @@ export class BrokerConnection implements AsyncDisposable {
         channel.check();
         this.#up(gen, next, true);
       } catch (error) {
-        if (gen === this.#generation) this.#fail(this.#annotate(error, "Re-authentication"));
+        // A broker may refuse on a live connection what it accepts on a new one (a principal
+        // change, say): the held requests wait for one fresh connection, whose own
+        // authentication failing fails them, so a refusal never turns into a redial storm.
+        if (gen === this.#generation) {
+          this.#fail(this.#annotate(error, "Re-authentication"), undefined, true);
+        }
       }
     })();
   }
@@ -1328,11 +1333,12 @@ export class BrokerConnection implements AsyncDisposable {
    * @param error Why.
    * @param quietReason Set for an idle close: the reason shown, and nothing is reported as an
    *   error.
+   * @param keepQueued Keep the queued requests even though the error is not retriable.
    */
-  #fail(error: KafkaTransportError, quietReason?: string): void {
+  #fail(error: KafkaTransportError, quietReason?: string, keepQueued = false): void {
     this.#teardown(error, quietReason !== undefined);
     this.#enter(DOWN, quietReason ?? error.message);
-    if (quietReason === undefined && !error.retriable) this.#failQueued(error);
+    if (quietReason === undefined && !error.retriable && !keepQueued) this.#failQueued(error);
     if (this.#queuedCount > 0) this.#want(`${this.#queuedCount} request(s) queued`);
   }
 

@@ -91,3 +91,17 @@ test("a dropped connection fails hundreds of in-flight requests exactly once", a
   assert.equal(conn.stats().inFlight, 0);
   assert.equal(conn.state, "DOWN");
 });
+
+test("close() before any request goes INIT → DOWN without dialling; later calls are refused", async () => {
+  await using broker = await MockBroker.start();
+  const conn = connectionTo(broker);
+  const changes: string[] = [];
+  conn.onStateChange((c) => changes.push(`${c.from}->${c.to}`));
+  await conn.close();
+  assert.deepEqual(changes, ["INIT->DOWN"]);
+  assert.equal(broker.requests.length, 0);
+  assert.equal(conn.stats().connects, 0);
+  const error = await conn.send(Echo, 1).catch((e) => e);
+  assert.ok(error instanceof BrokerClosedError, String(error));
+  assert.equal(error.retriable, false);
+});
