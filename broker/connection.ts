@@ -1473,6 +1473,15 @@ export class BrokerConnection implements AsyncDisposable {
   /** The error for a connection the broker closed or reset, with librdkafka's hints. */
   #lostError(cause: KafkaTransportError | null): KafkaTransportError {
     const now = this.#o.clock.now();
+    if (cause === null && this.#state === BrokerState.AUTH_LEGACY) {
+      // Brokers without SaslAuthenticate have no error reply: hanging up is how they refuse
+      // the credentials, so a clean close here is an authentication failure, not retried.
+      return new AuthenticationError(
+        `SASL ${this.#o.sasl?.name} authentication failed: ${this.#address} closed the ` +
+          `connection during legacy (SaslHandshake v0) authentication, which is how such ` +
+          `brokers refuse credentials — check the SASL mechanism and credentials${this.#where()}`,
+      );
+    }
     let hint = "";
     if (this.#state === APIVERSION_QUERY) {
       hint = ": incorrect security protocol (TLS listener?) or broker version < 0.10";

@@ -40,6 +40,17 @@ export function formatMs(ms: number): string {
 }
 
 /**
+ * A count with its noun, in the plural unless the count is 1.
+ *
+ * @param n How many.
+ * @param noun The singular noun, e.g. "round trip".
+ * @returns E.g. "1 round trip", "5 round trips".
+ */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
  * Lays out rows in columns padded to the widest cell, two spaces apart.
  *
  * @param header The column titles.
@@ -90,10 +101,10 @@ export function renderEvent(event: ProbeEvent): string {
       const c = event.cluster;
       const brokers = c.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(", ");
       return `Cluster ${c.clusterId ?? "(no id)"}: controller ${c.controllerId}, ` +
-        `${c.brokers.length} broker(s): ${brokers}`;
+        `${counted(c.brokers.length, "broker")}: ${brokers}`;
     }
     case "round-trips":
-      return `Timing ${event.count} ${event.api} round trip(s)...`;
+      return `Timing ${counted(event.count, `${event.api} round trip`)}...`;
   }
 }
 
@@ -177,7 +188,7 @@ export function renderReport(report: ProbeReport): string {
   if (e === null) {
     lines.push(
       `OK: ${report.target} is usable (UP in ${formatMs(report.phases.upMs ?? 0)} ms` +
-        `${l === null ? "" : `, ${l.count} round trips`}).`,
+        `${l === null ? "" : `, ${counted(l.count, "round trip")}`}).`,
     );
   } else {
     const code = e.code === null ? "none" : String(e.code);

@@ -98,6 +98,28 @@ test("legacy SASL: SaslHandshake v0 then raw token frames (AUTH_LEGACY)", async 
   ]]);
 });
 
+test("legacy SASL: a broker hanging up on the token is an authentication failure, not retried", async () => {
+  await using broker = await MockBroker.start({
+    sasl: { mechanisms: ["PLAIN"], users, legacy: true },
+  });
+  serveEcho(broker);
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "wrong" }),
+  });
+  const changes: StateChange[] = [];
+  conn.onStateChange((c) => changes.push(c));
+  const err = await conn.send(Echo, 6).then(() => null, (e) => e);
+  assert.ok(err instanceof AuthenticationError, String(err));
+  assert.equal(err.retriable, false);
+  assert.match(
+    err.message,
+    /closed the connection during legacy .*credentials \(after \d+ ms in state AUTH_LEGACY\)$/,
+  );
+  assert.deepEqual(changes.map((c) => c.to).slice(-2), ["AUTH_LEGACY", "DOWN"]);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(changes.at(-1)?.to, "DOWN", "no redial for the failed request");
+});
+
 test("a broker that requires SASL closing right after UP gets the SASL hint", async () => {
   await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
   serveEcho(broker);

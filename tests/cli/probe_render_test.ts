@@ -188,3 +188,23 @@ test("renderJson() is one parseable document with rounded milliseconds", () => {
   assert.equal(doc.error.code, null);
   assert.equal(doc.latency, null);
 });
+
+test("the report counts round trips and brokers in words: 1 round trip, 2 round trips", () => {
+  const one = summarizeLatency("ApiVersions", Float64Array.of(0.5));
+  const ok = { ...failedReport(), ok: true, exitCode: ExitCode.OK, error: null, latency: one };
+  assert.match(renderReport(ok), /^OK: h:9092 is usable \(UP in [\d.]+ ms, 1 round trip\)\.$/m);
+  const two = { ...ok, latency: summarizeLatency("ApiVersions", Float64Array.of(0.5, 0.7)) };
+  assert.match(renderReport(two), /, 2 round trips\)\.$/m);
+  assert.equal(
+    renderEvent({ type: "round-trips", api: "Metadata", count: 1 }),
+    "Timing 1 Metadata round trip...",
+  );
+  const broker = { nodeId: 1, host: "h", port: 9092, rack: null };
+  assert.equal(
+    renderEvent({
+      type: "cluster",
+      cluster: { clusterId: "c", controllerId: 1, brokers: [broker] },
+    }),
+    "Cluster c: controller 1, 1 broker: 1@h:9092",
+  );
+});
