@@ -147,6 +147,15 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
     ? error.state
     : ctx.state ?? stateFromMessage(error.message);
   const message = error.message;
+  // Deno verifies the chain even with verification "disabled": say it in the probe's terms.
+  if (error instanceof ConfigError && /dangerouslyDisableVerification/.test(message)) {
+    return hinted(
+      "tls",
+      "On Deno --insecure-skip-verify skips only the host name check: pass --ca with the CA " +
+        "that signed the broker's certificate, or run Deno with " +
+        "--unsafely-ignore-certificate-errors to skip chain verification process-wide.",
+    );
+  }
   if (error instanceof ConfigError) {
     return hinted(
       "usage",

@@ -326,6 +326,12 @@ export const API_KEYS: Readonly<Record<number, string>> = {
   85: "WriteShareGroupState",
   86: "DeleteShareGroupState",
   87: "ReadShareGroupStateSummary",
+  // Kafka 4.1 advertises these; they are newer than the schemas in this repository's reference.
+  88: "StreamsGroupHeartbeat",
+  89: "StreamsGroupDescribe",
+  90: "DescribeShareGroupOffsets",
+  91: "AlterShareGroupOffsets",
+  92: "DeleteShareGroupOffsets",
 };
 
 /**

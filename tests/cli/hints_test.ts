@@ -127,7 +127,7 @@ test("explainFailure() maps each error class to its category and exit code", () 
       /requires a client certificate \(mutual TLS\).*--cert and --key/,
     ],
     [
-      new ConfigError("dangerouslyDisableVerification can only skip the host name check"),
+      new ConfigError("maxInFlight must be an integer >= 1, got 0"),
       withTls,
       "usage",
       ExitCode.USAGE,
@@ -193,4 +193,16 @@ test("explainFailure() prefers the state the probe saw over the message's suffix
   const error = new ConnectionClosedError("closed by the broker");
   assert.equal(explainFailure(error, { ...plaintext, state: "APIVERSION_QUERY" }).exitCode, 4);
   assert.equal(explainFailure(error, { ...plaintext, state: "CONNECT" }).exitCode, 3);
+});
+
+test("explainFailure() puts Deno's chain check under --insecure-skip-verify in the probe's terms", () => {
+  const error = new ConfigError(
+    "TLS handshake with h:9093 failed (UnknownIssuer): dangerouslyDisableVerification can only " +
+      "skip the host name check on Deno; the certificate chain is still verified.",
+  );
+  const hint = explainFailure(error, withTls);
+  assert.equal(hint.kind, "tls");
+  assert.equal(hint.exitCode, ExitCode.TLS);
+  assert.match(hint.hint, /--insecure-skip-verify skips only the host name check: pass --ca/);
+  assert.match(hint.hint, /--unsafely-ignore-certificate-errors/);
 });

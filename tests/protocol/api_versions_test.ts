@@ -171,5 +171,6 @@ test("apiName() names every key and reports unknown ones", () => {
   assert.equal(apiName(0), "Produce");
   assert.equal(apiName(87), "ReadShareGroupStateSummary");
   assert.equal(apiName(999), "Unknown(999)");
-  assert.equal(Object.keys(API_KEYS).length, 88);
+  assert.equal(apiName(92), "DeleteShareGroupOffsets");
+  assert.equal(Object.keys(API_KEYS).length, 93);
 });
