@@ -11,8 +11,12 @@
  * @module
  */
 
-function makeTables(): Uint32Array[] {
-  const t0 = new Uint32Array(256);
+// The tables are Int32Array, not Uint32Array: the same bits, but every entry is a small integer
+// to the JIT. Bun's JavaScriptCore loads Uint32Array entries >= 2^31 as doubles, and with the
+// entries real batches reach it ran this loop twenty times slower (1.1 ms instead of 51 µs for a
+// 100 KiB batch); V8 runs both alike. The result is made unsigned once, at the end.
+function makeTables(): Int32Array[] {
+  const t0 = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
@@ -21,7 +25,7 @@ function makeTables(): Uint32Array[] {
   const tables = [t0];
   for (let t = 1; t < 8; t++) {
     const prev = tables[t - 1];
-    const next = new Uint32Array(256);
+    const next = new Int32Array(256);
     for (let n = 0; n < 256; n++) next[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
     tables.push(next);
   }
