@@ -1,10 +1,11 @@
 /**
- * A Kafka wire-protocol transport for Deno and Bun: connections, length-prefixed framing, and the
- * per-broker connection state machine (connect, TLS, ApiVersions, SASL, pipelined requests matched
- * by correlation id), with librdkafka's semantics and no runtime dependencies.
+ * A Kafka wire-protocol transport for Deno, Bun and Cloudflare Workers: connections,
+ * length-prefixed framing, and the per-broker connection state machine (connect, TLS,
+ * ApiVersions, SASL, pipelined requests matched by correlation id), with librdkafka's semantics
+ * and no runtime dependencies.
  *
- * This entry point is runtime-neutral. Pass a connector from `./deno` or `./bun` (or your own)
- * to each {@link BrokerConnection}.
+ * This entry point is runtime-neutral. Pass a connector from `./deno`, `./bun` or `./workers` (or
+ * your own) to each {@link BrokerConnection}.
  *
  * @example
  * ```ts ignore

@@ -1036,6 +1036,8 @@ export class BrokerConnection implements AsyncDisposable {
     let next = Infinity;
     let teardown: KafkaTransportError | null = null;
     let expiredInFlight = 0;
+    const up = this.#state === UP || this.#state === REAUTH;
+    const lastFailure = up ? null : this.#lastError;
     this.#queue.retain((p) => {
       if (p.settled) return false;
       if (p.deadline > now) {
@@ -1043,7 +1045,7 @@ export class BrokerConnection implements AsyncDisposable {
         return true;
       }
       this.#timedOut++;
-      this.#settle(p, new RequestTimeoutError(p, true, where), undefined);
+      this.#settle(p, new RequestTimeoutError(p, true, where, lastFailure), undefined);
       return false;
     });
     for (const p of this.#setupQueue) {

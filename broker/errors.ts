@@ -96,18 +96,29 @@ export class RequestTimeoutError extends TimeoutError {
    * @param request Which request timed out.
    * @param inQueue Whether it was still waiting to be written.
    * @param where The connection's "(after N ms in state X)" suffix.
+   * @param lastFailure For a queued request on a connection that is not up: why its last
+   *   connection attempt failed, which is what the user has to fix; becomes the `cause`.
    */
-  constructor(request: TimedOutRequest, inQueue: boolean, where: string) {
+  constructor(
+    request: TimedOutRequest,
+    inQueue: boolean,
+    where: string,
+    lastFailure: KafkaTransportError | null = null,
+  ) {
     // A send() queued before the broker's versions were known has no version yet (-1).
     const what = request.apiVersion >= 0
       ? `Request ${request.apiName} v${request.apiVersion}`
       : `Request ${request.apiName}`;
+    const why = lastFailure !== null
+      ? `the connection is not up; its last attempt failed: ${lastFailure.message}`
+      : "the connection was not ready (check the broker is reachable)";
     super(
       inQueue
-        ? `${what} timed out in queue after ${request.timeoutMs} ms without being sent: the ` +
-          `connection was not ready (check the broker is reachable)${where}`
+        ? `${what} timed out in queue after ${request.timeoutMs} ms without being sent: ` +
+          `${why}${where}`
         : `${what} (correlation id ${request.correlationId}) timed out after ` +
           `${request.timeoutMs} ms${where}`,
+      lastFailure !== null && inQueue ? { cause: lastFailure } : {},
     );
     this.name = "RequestTimeoutError";
     this.apiName = request.apiName;

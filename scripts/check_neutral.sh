@@ -23,7 +23,9 @@ if ((${#files[@]} == 0)); then
   echo "check_neutral: no .ts files found under framing/ protocol/ sasl/ broker/ testing/" >&2
   exit 1
 fi
-echo "check_neutral: ${#files[@]} files in ${dirs[*]}"
+# The Workers adapter uses only WHATWG streams and receives `connect` from the Worker.
+files+=(transport/workers.ts)
+echo "check_neutral: ${#files[@]} files in ${dirs[*]} and transport/workers.ts"
 
 status=0
 

@@ -3,7 +3,7 @@ import { test } from "../harness.ts";
 import { MockBroker, NO_REPLY } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import { ConnectionSetupTimeoutError, RequestTimeoutError } from "../../broker/errors.ts";
-import { TimeoutError } from "../../transport/errors.ts";
+import { ConnectionRefusedError, TimeoutError } from "../../transport/errors.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, ScriptedServer } from "./scripted_server.ts";
@@ -81,6 +81,12 @@ test("a request still queued when its timeout expires fails as timed out in queu
   assert.equal(t.error.inQueue, true);
   assert.equal(t.error.correlationId, -1);
   assert.match(t.error.message, /timed out in queue after 1000 ms without being sent/);
+  // What to fix is why the connection is down: the refused dial, as message and cause.
+  assert.ok(t.error.cause instanceof ConnectionRefusedError, String(t.error.cause));
+  assert.match(
+    t.error.message,
+    /the connection is not up; its last attempt failed: .*refused.*\(after \d+ ms in state TRY_CONNECT\)$/,
+  );
   assert.equal(conn.stats().queued, 0);
 });
 
