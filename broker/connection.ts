@@ -5,12 +5,15 @@
  *
  * @example
  * ```ts ignore
- * import { BrokerConnection } from "./connection.ts";
- * import { Metadata } from "../protocol/metadata.ts";
+ * import { BrokerConnection, Metadata } from "@kafka-wire/transport";
  * import { denoConnector } from "@kafka-wire/transport/deno";
  *
- * await using broker = new BrokerConnection({ host: "127.0.0.1", port: 9092, connector: denoConnector });
- * const metadata = await broker.send(Metadata, { topics: null });
+ * await using broker = new BrokerConnection({
+ *   host: "127.0.0.1",
+ *   port: 9092,
+ *   connector: denoConnector,
+ * });
+ * const metadata = await broker.send(Metadata, { topics: null, allowAutoTopicCreation: false });
  * ```
  *
  * @module
@@ -149,6 +152,12 @@ const OUT_KEEP_LIMIT = 4 * COALESCE_LIMIT;
  */
 const OUT_SHRINK_AFTER = 16;
 
+/**
+ * How many settled-but-unanswered correlation ids are remembered, so that their late replies
+ * count as discarded rather than unknown; older ones are forgotten first.
+ */
+const ORPHAN_LIMIT = 65_536;
+
 /** A connection closed this soon after UP without SASL probably wanted SASL (librdkafka). */
 const SASL_HINT_WINDOW_MS = 2000;
 
@@ -169,6 +178,43 @@ function headerFieldError(apiKey: number, apiVersion: number): ConfigError | nul
     return new ConfigError(`API version must be an integer in 0..32767, got ${apiVersion}`);
   }
   return null;
+}
+
+/**
+ * Starts a write. A `Conn` is the user's to implement and may throw instead of rejecting; that
+ * becomes a rejection, so the failure path runs instead of an exception escaping a microtask.
+ */
+function startWrite(conn: Conn, bytes: Uint8Array): Promise<void> {
+  try {
+    return conn.write(bytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * The error for a request whose body failed to encode. Our codecs throw typed errors naming the
+ * field; anything else (a `TypeError` from a missing field, a throwing `encodeBody`) means the
+ * request value does not fit the API's layout, which is the caller's to fix.
+ */
+function encodeFailure(error: unknown, p: Pending): KafkaTransportError {
+  if (error instanceof KafkaTransportError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const source = p.api !== null ? "request value passed to send()" : "encodeBody of request()";
+  return new ConfigError(
+    `Encoding ${p.apiName} v${p.apiVersion} request failed: ${detail} — check the ${source} ` +
+      `against the ${p.apiName} request layout`,
+    { cause: error },
+  );
+}
+
+/** Closes a connection whose `close()` might throw: teardown must run to its end regardless. */
+function closeQuietly(conn: Conn, reason?: KafkaTransportError): void {
+  try {
+    conn.close(reason);
+  } catch {
+    // The connection is dropped either way; how its close failed changes nothing here.
+  }
 }
 
 /** Fires after the connection fails, so that awaits in a stale setup stop. */
@@ -251,6 +297,11 @@ export class BrokerConnection implements AsyncDisposable {
   readonly #queue = new Fifo<Pending>();
   #setupQueue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending>();
+  /**
+   * Correlation ids of requests written and then settled without their reply (timed out,
+   * aborted): they no longer take an in-flight slot, and a late reply is discarded by id.
+   */
+  readonly #orphans = new Set<number>();
   #queuedCount = 0;
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
@@ -745,6 +796,21 @@ export class BrokerConnection implements AsyncDisposable {
         this.#wakeSpaceWaiter();
       }
     }
+    if (p.stage !== QUEUED && this.#inFlight.get(p.correlationId) === p) {
+      // Settled before its reply: free the slot at once and remember the id for the reply.
+      this.#inFlight.delete(p.correlationId);
+      if (p.expectResponse) this.#orphan(p.correlationId);
+      this.#schedulePump();
+    }
+    if (
+      this.#requestTimer !== null && this.#outstanding === 0 && this.#inFlight.size === 0 &&
+      this.#setupQueue.length === 0
+    ) {
+      // Nothing has a deadline any more: no timer keeps the process (or a Worker) alive.
+      this.#o.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+      this.#requestTimerAt = Infinity;
+    }
     if (error === null) p.resolve(value);
     else p.reject(error);
     const onRequest = this.#o.hooks.onRequest;
@@ -767,6 +833,13 @@ export class BrokerConnection implements AsyncDisposable {
       }
     }
     if (this.#onDrained !== null && this.#outstanding === 0) this.#onDrained();
+  }
+
+  #orphan(correlationId: number): void {
+    if (this.#orphans.size >= ORPHAN_LIMIT) {
+      this.#orphans.delete(this.#orphans.values().next().value!);
+    }
+    this.#orphans.add(correlationId);
   }
 
   #wakeSpaceWaiter(): void {
@@ -852,8 +925,7 @@ export class BrokerConnection implements AsyncDisposable {
       this.#encodeInto(w, p, id);
     } catch (error) {
       w.truncate(start);
-      const what = `Encoding ${p.apiName} v${p.apiVersion} request`;
-      this.#settle(p, asKafkaError(error, what), undefined);
+      this.#settle(p, encodeFailure(error, p), undefined);
       return false;
     }
     // A 31-bit counter that wraps, never resets per connection: ids stay positive int32s.
@@ -876,7 +948,7 @@ export class BrokerConnection implements AsyncDisposable {
     this.#sent += batch.length;
     const gen = this.#generation;
     const total = bytes.length;
-    conn.write(bytes).then(
+    startWrite(conn, bytes).then(
       () => this.#onWritten(gen, batch, total),
       (error) => {
         if (gen === this.#generation) this.#fail(this.#annotate(error, "Writing to the broker"));
@@ -977,15 +1049,14 @@ export class BrokerConnection implements AsyncDisposable {
     const id = ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) | 0;
     const p = this.#inFlight.get(id);
     if (p === undefined) {
-      this.#unknownReplies++;
+      if (this.#orphans.delete(id)) {
+        this.#consecutiveTimeouts = 0;
+        this.#discardedReplies++;
+      } else this.#unknownReplies++;
       return;
     }
     this.#inFlight.delete(id);
     this.#consecutiveTimeouts = 0;
-    if (p.settled) {
-      this.#discardedReplies++;
-      return;
-    }
     if (p.setup) this.#setupReplyPending = true;
     p.repliedAt = now;
     p.bytesIn = frame.length + 4;
@@ -1153,7 +1224,7 @@ export class BrokerConnection implements AsyncDisposable {
       return;
     }
     if (gen !== this.#generation) {
-      conn.close();
+      closeQuietly(conn);
       return;
     }
     this.#dialAbort = null;
@@ -1211,7 +1282,7 @@ export class BrokerConnection implements AsyncDisposable {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#legacyWaiter = { resolve, reject };
       this.#writes++;
-      conn.write(frame).then(
+      startWrite(conn, frame).then(
         () => {
           if (gen !== this.#generation) return;
           this.#bytesOut += frame.length;
@@ -1379,7 +1450,7 @@ export class BrokerConnection implements AsyncDisposable {
     const conn = this.#conn;
     this.#conn = null;
     this.#channel = null;
-    conn?.close(quiet ? undefined : error);
+    if (conn !== null) closeQuietly(conn, quiet ? undefined : error);
     // A write still pending on the old connection may yet read its buffer: start a new one.
     if (this.#writing) this.#out = new Writer(OUT_CAPACITY);
     this.#writing = false;
@@ -1394,6 +1465,7 @@ export class BrokerConnection implements AsyncDisposable {
     this.#drainWaiter = null;
     const inFlight = [...this.#inFlight.values()];
     this.#inFlight.clear();
+    this.#orphans.clear();
     for (const p of inFlight) this.#settle(p, error, undefined);
     const setup = this.#setupQueue;
     this.#setupQueue = [];

@@ -4,7 +4,10 @@ import { MockBroker, NO_REPLY } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import { QueueFullError } from "../../broker/errors.ts";
 import { DecodeError } from "../../framing/errors.ts";
-import { AbortError, KafkaTransportError } from "../../transport/errors.ts";
+import { Writer } from "../../framing/writer.ts";
+import { AbortError, ConfigError, KafkaTransportError } from "../../transport/errors.ts";
+import type { Conn, Connector } from "../../transport/conn.ts";
+import { SettlingFakeClock } from "../fixtures/fake_clock.ts";
 import type { RequestEvent } from "../../broker/options.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, replyFrame, ScriptedServer } from "./scripted_server.ts";
@@ -179,8 +182,13 @@ test("a request whose body fails to encode fails alone; its batch-mates are answ
   // Queued in the same tick, so all three are encoded into one batch.
   const [before, after] = [conn.send(Echo, 7), conn.send(Echo, 8)];
   await assert.rejects(broken, (e: Error) => {
-    assert.ok(e instanceof KafkaTransportError, `typed error, got ${e}`);
-    assert.match(e.message, /Encoding Unknown\(1000\) v0 request: no such field/);
+    assert.ok(e instanceof ConfigError, `typed error, got ${e}`);
+    assert.equal(e.retriable, false);
+    assert.ok(e.cause instanceof RangeError);
+    assert.match(
+      e.message,
+      /^Encoding Unknown\(1000\) v0 request failed: no such field — check the encodeBody of request\(\)/,
+    );
     return true;
   });
   assert.equal(await before, 7);
@@ -189,4 +197,68 @@ test("a request whose body fails to encode fails alone; its batch-mates are answ
   const stats = conn.stats();
   assert.equal(stats.queued, 0);
   assert.equal(stats.inFlight, 0);
+});
+
+test("a request settled before its reply frees its in-flight slot at once", async () => {
+  await using broker = await MockBroker.start();
+  // Value 1 is never answered: with maxInFlight 1 it would hold the only slot for good.
+  broker.handle(Echo, (req) => {
+    const value = req.body.int32("value");
+    return value === 1 ? NO_REPLY : new Writer(4).int32(value).finish().slice();
+  });
+  await using conn = connectionTo(broker, { maxInFlight: 1 });
+  await conn.connect();
+  const ac = new AbortController();
+  const stuck = conn.send(Echo, 1, { signal: ac.signal }).catch((e) => e);
+  const next = conn.send(Echo, 2);
+  for (let i = 0; i < 100 && conn.stats().inFlight === 0; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.deepEqual([conn.stats().inFlight, conn.stats().queued], [1, 1]);
+  ac.abort();
+  assert.ok((await stuck) instanceof AbortError);
+  assert.equal(await next, 2);
+  assert.equal(conn.stats().inFlight, 0);
+});
+
+test("the request timer is cleared once nothing has a deadline", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker);
+  const clock = new SettlingFakeClock();
+  await using conn = connectionTo(broker, { clock, requestTimeoutMs: 60_000 });
+  const idle = clock.pending;
+  assert.equal(await conn.send(Echo, 3), 3);
+  assert.equal(clock.pending, idle, `timers left: ${clock.delays}`);
+});
+
+test("a Conn whose write throws synchronously fails the connection with a typed error", async () => {
+  await using broker = await MockBroker.start();
+  serveEcho(broker);
+  let throwOnWrite = false;
+  // A user's own Conn that breaks the contract: it throws instead of rejecting.
+  const connector: Connector = async (options) => {
+    const inner = await broker.connector(options);
+    const conn: Conn = {
+      read: () => inner.read(),
+      write: (bytes) => {
+        if (throwOnWrite) throw new TypeError("socket is gone");
+        return inner.write(bytes);
+      },
+      close: (reason) => inner.close(reason),
+      closed: inner.closed,
+      localAddr: inner.localAddr,
+      remoteAddr: inner.remoteAddr,
+      secure: inner.secure,
+      setNoDelay: (on) => inner.setNoDelay(on),
+      setKeepAlive: (on) => inner.setKeepAlive(on),
+    };
+    return conn;
+  };
+  await using conn = connectionTo(broker, { connector });
+  assert.equal(await conn.send(Echo, 1), 1);
+  throwOnWrite = true;
+  const error = await conn.send(Echo, 2).catch((e) => e);
+  assert.ok(error instanceof KafkaTransportError, String(error));
+  assert.match(error.message, /Writing to the broker: socket is gone/);
+  assert.equal(conn.state, "DOWN");
 });
