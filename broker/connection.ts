@@ -91,7 +91,11 @@ export interface BrokerRequest<T> {
    * resolves with `undefined` once the request is written. Default `true`.
    */
   expectResponse?: boolean;
-  /** Timeout from queueing to reply; the connection's `requestTimeoutMs` when omitted. */
+  /**
+   * Timeout from queueing to reply; the connection's `requestTimeoutMs` when omitted. A request
+   * waiting for room in a full queue (see `wait`) is not queued yet: abort it with `signal` to
+   * bound that wait.
+   */
   timeoutMs?: number;
   /**
    * Aborts the request: before it is written it is removed from the queue; after, it settles

@@ -13,11 +13,6 @@ export class Fifo<T> {
   #items: (T | undefined)[] = [];
   #head = 0;
 
-  /** The number of items held. */
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
   /**
    * Appends an item at the back.
    *
@@ -25,15 +20,6 @@ export class Fifo<T> {
    */
   push(item: T): void {
     this.#items.push(item);
-  }
-
-  /**
-   * Looks at the front item.
-   *
-   * @returns The front item without removing it, or `undefined` when empty.
-   */
-  peek(): T | undefined {
-    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
   }
 
   /**
@@ -69,15 +55,6 @@ export class Fifo<T> {
     }
     this.#items = next;
     this.#head = 0;
-  }
-
-  /**
-   * Visits every item front to back.
-   *
-   * @param fn Called with each item.
-   */
-  forEach(fn: (item: T) => void): void {
-    for (let i = this.#head; i < this.#items.length; i++) fn(this.#items[i] as T);
   }
 
   /**

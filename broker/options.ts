@@ -7,6 +7,7 @@
 import type { Clock, Random } from "../transport/clock.ts";
 import { systemClock } from "../transport/clock.ts";
 import type { Connector, TlsOptions } from "../transport/conn.ts";
+import { checkConnectOptions } from "../transport/dial.ts";
 import { ConfigError, type KafkaTransportError } from "../transport/errors.ts";
 import type { SaslMechanism } from "../sasl/mechanism.ts";
 import type { StateChange } from "./state.ts";
@@ -267,8 +268,21 @@ export function resolveOptions(o: BrokerConnectionOptions): ResolvedBrokerOption
         "letters or digits (KIP-511 allows [a-zA-Z0-9.-])",
     );
   }
+  if (o.tls !== undefined) {
+    if (typeof o.tls !== "object" || o.tls === null) {
+      throw new ConfigError(
+        "BrokerConnection option tls must be an object ({} for TLS with the runtime's CAs) or " +
+          "omitted for plaintext",
+      );
+    }
+    // The dial would refuse these too, but only on the first request: say it at construction.
+    checkConnectOptions({ host: o.host, port: o.port, tls: o.tls });
+  }
   const clock = o.clock ?? systemClock;
-  if (typeof clock.now !== "function" || typeof clock.setTimeout !== "function") {
+  if (
+    typeof clock.now !== "function" || typeof clock.setTimeout !== "function" ||
+    typeof clock.clearTimeout !== "function"
+  ) {
     throw new ConfigError(
       "BrokerConnection option clock must implement now/setTimeout/clearTimeout",
     );

@@ -7,7 +7,10 @@
 import type { KafkaTransportError } from "../transport/errors.ts";
 import type { BrokerState } from "./state.ts";
 
-/** Round-trip times (write completed → reply read) of recent requests, in milliseconds. */
+/**
+ * Round-trip times of recent requests, in milliseconds: from handing the request's batch to
+ * the socket to reading its reply (the time a request waited in the queue is not included).
+ */
 export interface RttStats {
   /** Samples the figures are computed from (at most the last {@link RTT_WINDOW}). */
   readonly samples: number;

@@ -147,6 +147,9 @@ test("invalid options are refused with a ConfigError naming the option", () => {
     [{ maxFrameSize: 2 }, /option maxFrameSize/],
     [{ noDelay: "yes" }, /option noDelay/],
     [{ clientSoftwareName: "+++" }, /clientSoftwareName/],
+    [{ tls: "yes" }, /option tls must be an object/],
+    [{ tls: { cert: "PEM" } }, /tls.cert and tls.key go together/],
+    [{ clock: { now: () => 0, setTimeout: () => 0 } }, /option clock/],
   ];
   for (const [override, message] of cases) {
     assert.throws(
