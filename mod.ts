@@ -4,8 +4,9 @@
  * ApiVersions, SASL, pipelined requests matched by correlation id), with librdkafka's semantics
  * and no runtime dependencies.
  *
- * This entry point is runtime-neutral. Pass a connector from `./deno`, `./bun` or `./workers` (or
- * your own) to each {@link BrokerConnection}.
+ * This entry point is runtime-neutral. Pass a connector from `@kafka-wire/transport/deno`,
+ * `@kafka-wire/transport/bun` or `@kafka-wire/transport/workers` (or your own) to each
+ * {@link BrokerConnection}.
  *
  * @example
  * ```ts ignore
@@ -17,7 +18,7 @@
  *   port: 9092,
  *   connector: denoConnector,
  * });
- * const metadata = await broker.send(Metadata, { topics: null });
+ * const metadata = await broker.send(Metadata, { topics: null, allowAutoTopicCreation: false });
  * console.log(metadata.brokers);
  * ```
  *

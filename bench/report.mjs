@@ -123,17 +123,21 @@ p("CPU-bound at 16 and 128 in flight and vary much less. Compare within a round 
 p();
 p("## Ratios and targets");
 p();
-p("| ratio | runtime | 1 | 16 | 128 | target (at 128) |");
+p("| ratio | runtime | 1 | 16 | 128 | target |");
 p("|---|---|---:|---:|---:|---|");
 const missed = [];
 const ratio = (a, b) => (a === null || b === null || b === 0 ? null : a / b);
 for (const runtime of ["deno", "bun"]) {
   const r = INFLIGHT.map((n) => ratio(cell("ours", runtime, n).rps, cell("raw", runtime, n).rps));
-  const met = r[2] !== null && r[2] >= 0.7;
-  if (!met) missed.push(`ours/raw on ${runtime}`);
+  // The ceiling target holds at every in-flight depth, so each is judged on its own.
+  const verdicts = r.map((x, i) => {
+    const met = x !== null && x >= 0.7;
+    if (!met) missed.push(`ours/raw on ${runtime} at ${INFLIGHT[i]} in flight`);
+    return `${INFLIGHT[i]}: ${met ? "met" : "**missed**"}`;
+  });
   p(
-    `| ours / raw | ${runtime} | ${r.map((x) => fmt(x, 2) + "×").join(" | ")} | ≥ 0.7×: ` +
-      `**${met ? "met" : "missed"}** |`,
+    `| ours / raw | ${runtime} | ${r.map((x) => fmt(x, 2) + "×").join(" | ")} | ≥ 0.7× at each: ` +
+      `${verdicts.join(", ")} |`,
   );
 }
 for (const runtime of ["deno", "bun"]) {
@@ -141,10 +145,10 @@ for (const runtime of ["deno", "bun"]) {
     ratio(cell("ours", runtime, n).rps, cell("kafkajs", runtime, n).rps)
   );
   const met = r[2] !== null && r[2] >= 3;
-  if (!met) missed.push(`ours/kafkajs on ${runtime}`);
+  if (!met) missed.push(`ours/kafkajs on ${runtime} at 128 in flight`);
   p(
-    `| ours / kafkajs | ${runtime} | ${r.map((x) => fmt(x, 2) + "×").join(" | ")} | ≥ 3×: ` +
-      `**${met ? "met" : "missed"}** |`,
+    `| ours / kafkajs | ${runtime} | ${r.map((x) => fmt(x, 2) + "×").join(" | ")} | ≥ 3× at ` +
+      `128: ${met ? "met" : "**missed**"} |`,
   );
 }
 {
@@ -172,6 +176,7 @@ for (const runtime of ["deno", "bun"]) {
 // --- memory ----------------------------------------------------------------------------------
 p();
 p("## Memory: 1 000 000 requests, 128 in flight");
+const memoryVerdicts = [];
 p();
 p("Heap after a forced full GC once warmed up (50 000 requests) and again after the million;");
 p("allocation per request estimated from heap growth across single 128-request rounds (median;");
@@ -191,6 +196,14 @@ for (const m of jsonl("memory.jsonl")) {
       `${fmt(m.heapGrowthBytesPerRequest, 2)} | ${m.allocBytesPerRequest ?? "not measurable"} | ` +
       `${fmt(m.warmRssMB)} → ${fmt(m.endRssMB)} |`,
   );
+  // "No heap growth beyond noise": under one byte retained per request over the million.
+  const flat = m.heapGrowthBytesPerRequest < 1;
+  if (!flat) missed.push(`heap growth on ${m.runtime}`);
+  memoryVerdicts.push(`${m.runtime}: ${flat ? "met" : "**missed**"}`);
+}
+if (memoryVerdicts.length > 0) {
+  p();
+  p(`Target, no heap growth beyond noise (< 1 B/request): ${memoryVerdicts.join(", ")}.`);
 }
 
 // --- micro -----------------------------------------------------------------------------------
@@ -238,6 +251,16 @@ else {
         `${bytes ? fmt(bytes / ok.avg, 2) : ""} |`,
     );
   }
+  // Frames that span chunks are the ones copied (once): judge the decoder on those.
+  const split = micro.benches.find((b) => b.name === "FrameDecoder 1 MiB, 64 KiB chunks");
+  const gbps = split?.results[0]?.ok ? bytesPer["frames-1MiB"] / split.results[0].ok.avg : null;
+  const fast = gbps !== null && gbps >= 2;
+  if (!fast) missed.push("1 MiB frame decoding at 2 GB/s");
+  p();
+  p(
+    `Target, 1 MiB frames in 64 KiB chunks decoded at ≥ 2 GB/s (one copy per frame): ` +
+      `${gbps === null ? "not measured" : fmt(gbps, 2) + " GB/s"}, ${fast ? "met" : "**missed**"}.`,
+  );
 }
 
 // --- produce ---------------------------------------------------------------------------------

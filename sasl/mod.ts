@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { oauthBearer, plain, scramSha512, unsecuredJwt } from "./mod.ts";
+ * import { oauthBearer, plain, scramSha512, unsecuredJwt } from "@kafka-wire/transport";
  *
  * const byPassword = plain({ username: "alice", password: "alice-secret" });
  * const byScram = scramSha512(async () => ({ username: "alice", password: "alice-secret" }));

@@ -122,8 +122,7 @@ class OAuthBearerExchange implements SaslExchange {
  *
  * @example
  * ```ts
- * import { oauthBearer } from "./oauthbearer.ts";
- * import { unsecuredJwt } from "./unsecured_jwt.ts";
+ * import { oauthBearer, unsecuredJwt } from "@kafka-wire/transport";
  * const mechanism = oauthBearer({
  *   token: () => unsecuredJwt({ sub: "alice", lifetimeMs: 3_600_000 }),
  *   extensions: { traceId: "abc123" },

@@ -41,7 +41,7 @@ class PlainExchange implements SaslExchange {
  *
  * @example
  * ```ts
- * import { plain } from "./plain.ts";
+ * import { plain } from "@kafka-wire/transport";
  * const mechanism = plain({ username: "alice", password: "alice-secret" });
  * const rotating = plain(async () => ({ username: "alice", password: "from-vault" }));
  * ```

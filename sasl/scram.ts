@@ -214,7 +214,7 @@ export function createScramMechanism(
  *
  * @example
  * ```ts
- * import { scramSha256 } from "./scram.ts";
+ * import { scramSha256 } from "@kafka-wire/transport";
  * const mechanism = scramSha256({ username: "alice", password: "alice-secret" });
  * ```
  *
@@ -234,7 +234,7 @@ export function scramSha256(
  *
  * @example
  * ```ts
- * import { scramSha512 } from "./scram.ts";
+ * import { scramSha512 } from "@kafka-wire/transport";
  * const mechanism = scramSha512(async () => ({ username: "alice", password: "rotated" }));
  * ```
  *

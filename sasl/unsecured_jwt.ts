@@ -33,7 +33,7 @@ function encodePart(value: unknown): string {
  *
  * @example
  * ```ts
- * import { unsecuredJwt } from "./unsecured_jwt.ts";
+ * import { unsecuredJwt } from "@kafka-wire/transport";
  * const token = unsecuredJwt({ sub: "alice", lifetimeMs: 60_000, scope: ["produce"] });
  * ```
  *

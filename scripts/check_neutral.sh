@@ -23,9 +23,31 @@ if ((${#files[@]} == 0)); then
   echo "check_neutral: no .ts files found under framing/ protocol/ sasl/ broker/ testing/" >&2
   exit 1
 fi
-# The Workers adapter uses only WHATWG streams and receives `connect` from the Worker.
-files+=(transport/workers.ts)
-echo "check_neutral: ${#files[@]} files in ${dirs[*]} and transport/workers.ts"
+# Every file of a directory except the runtime entry points named after it.
+all_but() {
+  local dir=$1 f
+  shift
+  for f in "$dir"/*.ts; do
+    [[ -f "$f" ]] || continue
+    [[ " $* " == *" ${f#"$dir"/} "* ]] || printf '%s\n' "$f"
+  done
+}
+# transport/: the seam the main entry point exports (conn, clock, errors, dial, ending, memory,
+# tls_hints) and the Workers adapter, which uses only WHATWG streams and receives `connect` from
+# the Worker; only deno.ts and bun.ts name a runtime.
+mapfile -t transport_files < <(all_but transport deno.ts bun.ts)
+# cli/: the probe takes the runtime's pieces through ProbeIo; only the entry point probe.ts
+# wires Deno or Bun.
+mapfile -t cli_files < <(all_but cli probe.ts)
+if ((${#transport_files[@]} == 0)); then
+  echo "check_neutral: no runtime-neutral .ts files found in transport/" >&2
+  exit 1
+fi
+layer_count=${#files[@]}
+files+=("${transport_files[@]}" "${cli_files[@]}" mod.ts)
+echo "check_neutral: ${#files[@]} files: ${layer_count} in ${dirs[*]/%//}," \
+  "${#transport_files[@]} in transport/ (all but deno.ts, bun.ts)," \
+  "${#cli_files[@]} in cli/ (all but probe.ts), and mod.ts"
 
 status=0
 
@@ -44,7 +66,7 @@ patterns=(
   -e "<reference[[:space:]]+(lib|types)=[\"'](deno|bun)"
 )
 if grep -nE "${patterns[@]}" "${files[@]}"; then
-  echo "check_neutral: FAIL: the lines above name a runtime; move that code to transport/deno.ts or transport/bun.ts" >&2
+  echo "check_neutral: FAIL: the lines above name a runtime; move that code to transport/deno.ts, transport/bun.ts or cli/probe.ts" >&2
   status=1
 else
   echo "check_neutral: ok: no Deno/Bun references"

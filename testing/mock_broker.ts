@@ -8,7 +8,7 @@
 import { ApiVersions } from "../protocol/api_versions.ts";
 import { type Clock, systemClock } from "../transport/clock.ts";
 import type { Conn, Connector, Listener, ListenFn } from "../transport/conn.ts";
-import { ConfigError, ConnectionRefusedError } from "../transport/errors.ts";
+import { ConfigError, ConnectionRefusedError, KafkaTransportError } from "../transport/errors.ts";
 import { memoryConnector, type MemoryConnectorOptions } from "../transport/memory.ts";
 import {
   ApiTable,
@@ -48,8 +48,10 @@ export interface MockSaslOptions {
 export interface MockBrokerOptions {
   /**
    * Also accept real loopback connections through this listen function (`denoListen` from
-   * `./deno`, `bunListen` from `./bun`); the broker's `host`/`port` are then the bound
-   * address. Without it the broker is reachable only through {@link MockBroker.connector}.
+   * `@kafka-wire/transport/deno`, `bunListen` from `@kafka-wire/transport/bun`); the broker's
+   * `host`/`port` are then the bound address. Without it the broker is reachable only through
+   * {@link MockBroker.connector}. A listener that fails is reported by
+   * {@link MockBroker.listenerError} and by {@link MockBroker.close}.
    */
   listen?: ListenFn;
   /**
@@ -177,7 +179,7 @@ function checkTopics(topics: MockTopic[]): MockTopic[] {
  *
  * @example
  * ```ts
- * import { MockBroker } from "./mock_broker.ts";
+ * import { MockBroker } from "@kafka-wire/transport/testing";
  *
  * await using broker = await MockBroker.start({ topics: [{ name: "orders", partitions: 3 }] });
  * const conn = await broker.connector({ host: broker.host, port: broker.port });
@@ -199,6 +201,7 @@ export class MockBroker implements AsyncDisposable {
   readonly #hostname: string;
   readonly #conns = new Set<MockConnection>();
   #listener: Listener | undefined;
+  #listenerError: KafkaTransportError | undefined;
   readonly #acceptLoops = new Set<Promise<void>>();
   #nextConnId = 1;
   #down = false;
@@ -300,6 +303,19 @@ export class MockBroker implements AsyncDisposable {
   }
 
   /**
+   * Why the broker stopped accepting real connections, when its listener failed on its own
+   * (its `accept()` rejected) rather than being closed by {@link MockBroker.down} or
+   * {@link MockBroker.close}; `undefined` otherwise, and always without `listen`. The failed
+   * listener is closed, so real dials are refused from then on (in-memory dials still work):
+   * this is the cause to look for when a client under test sees only "connection refused". Its
+   * `cause` is what `accept()` rejected with. {@link MockBroker.close} rejects with it too;
+   * `down()` then `up()` binds a new listener and clears it.
+   */
+  get listenerError(): KafkaTransportError | undefined {
+    return this.#listenerError;
+  }
+
+  /**
    * Serves an API with a custom handler, replacing the built-in answer if there is one, or
    * removes the handler (`null`). The API's facts (any `ApiSpec` of the protocol layer fits)
    * say which versions to advertise in ApiVersions and accept, and which are flexible (request
@@ -314,7 +330,7 @@ export class MockBroker implements AsyncDisposable {
    *   throws or rejects makes the broker close that connection.
    * @example
    * ```ts
-   * import { MockBroker, NO_REPLY } from "./mod.ts";
+   * import { MockBroker, NO_REPLY } from "@kafka-wire/transport/testing";
    * await using broker = await MockBroker.start();
    * broker.handle(0, () => NO_REPLY); // Produce with acks=0
    * ```
@@ -344,14 +360,18 @@ export class MockBroker implements AsyncDisposable {
   }
 
   /**
-   * Brings a downed broker back: accepts connections again, with `listen` on the same port.
+   * Brings a downed broker back: accepts connections again, with `listen` on the same port
+   * (clearing {@link MockBroker.listenerError}).
    *
    * @returns Resolves once connections are accepted.
    * @throws {KafkaTransportError} When the port cannot be bound again.
    */
   async up(): Promise<void> {
     if (this.#closed || !this.#down) return;
-    if (this.#listen) await this.#bind(this.#state.port);
+    if (this.#listen) {
+      await this.#bind(this.#state.port);
+      this.#listenerError = undefined;
+    }
     this.#down = false;
   }
 
@@ -360,7 +380,9 @@ export class MockBroker implements AsyncDisposable {
    * waits until every read and accept loop has ended, so nothing leaks into the next test.
    * Idempotent.
    *
-   * @returns Resolves when everything is closed.
+   * @returns Resolves when everything is closed. Rejects, once everything is closed, with
+   *   {@link MockBroker.listenerError} when the listener failed, so that a test using
+   *   `await using` reports the broken listener instead of passing over it.
    */
   async close(): Promise<void> {
     if (!this.#closed) {
@@ -371,12 +393,14 @@ export class MockBroker implements AsyncDisposable {
     }
     await Promise.all(this.#acceptLoops);
     await Promise.all([...this.#conns].map((conn) => conn.done));
+    if (this.#listenerError !== undefined) throw this.#listenerError;
   }
 
   /**
    * Same as {@link MockBroker.close}, for `await using`.
    *
-   * @returns Resolves when everything is closed.
+   * @returns Resolves when everything is closed; rejects with {@link MockBroker.listenerError}
+   *   as `close()` does.
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -401,13 +425,34 @@ export class MockBroker implements AsyncDisposable {
       let conn: Conn | null;
       try {
         conn = await listener.accept();
-      } catch {
-        // A failing listener ends this accept loop; up() or close() clean up after it.
+      } catch (error) {
+        // A listener closed by down() or close() may reject its pending accept(): not a failure.
+        if (this.#closed || this.#listener !== listener) return;
+        this.#listenerFailed(listener, error);
         return;
       }
       if (conn === null) return;
       if (this.#down || this.#closed || this.#listener !== listener) conn.close();
       else this.#serve(conn);
+    }
+  }
+
+  /** Records why a listener stopped accepting and closes it, so real dials are refused. */
+  #listenerFailed(listener: Listener, error: unknown): void {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const { hostname, port } = listener.addr;
+    const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+    this.#listenerError = new KafkaTransportError(
+      `Mock broker ${this.#state.nodeId} stopped accepting connections on ${address}: its ` +
+        `listener's accept() failed (${detail}); real dials to it are refused from now on ` +
+        `(broker.down() then broker.up() binds a new listener)`,
+      { cause: error },
+    );
+    this.#listener = undefined;
+    try {
+      listener.close();
+    } catch {
+      // Already broken; the error above is what matters.
     }
   }
 

@@ -2,11 +2,11 @@
  * An embedded Kafka-protocol test broker for your own tests, in the spirit of librdkafka's
  * mock cluster and franz-go's kfake. It runs in-process on Deno and Bun, serves connections
  * in memory ({@link MockBroker.connector}) or on real loopback sockets (the `listen` option
- * with `denoListen` from `./deno` or `bunListen` from `./bun`), answers ApiVersions, Metadata
- * and SASL (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER, legacy bare frames) itself, serves any other
- * API through {@link MockBroker.handle}, logs every request, and injects faults: delays, error
- * codes, dropped connections, half-written, garbage or HTTP replies, and a broker that goes
- * down and comes back.
+ * with `denoListen` from `@kafka-wire/transport/deno` or `bunListen` from
+ * `@kafka-wire/transport/bun`), answers ApiVersions, Metadata and SASL (PLAIN, SCRAM-SHA-256/512,
+ * OAUTHBEARER, legacy bare frames) itself, serves any other API through
+ * {@link MockBroker.handle}, logs every request, and injects faults: delays, error codes, dropped
+ * connections, half-written, garbage or HTTP replies, and a broker that goes down and comes back.
  *
  * @example
  * ```ts

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { bunConnector } from "./bun.ts";
+ * import { bunConnector } from "@kafka-wire/transport/bun";
  *
  * const conn = await bunConnector({
  *   host: "broker.example.com",
@@ -43,6 +43,34 @@ import { dialFailure, guardedConnector, targetOf } from "./dial.ts";
 import { ConfigError, ConnectionClosedError, KafkaTransportError } from "./errors.ts";
 import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
+
+// Re-exported so that this entry point documents (and users can name) the types its API
+// refers to; they are the same as the main entry point's.
+export type { Clock, TimerHandle } from "./clock.ts";
+export type {
+  Conn,
+  ConnectOptions,
+  Connector,
+  Listener,
+  ListenFn,
+  ListenOptions,
+  NetAddr,
+  Readable,
+  TlsOptions,
+  Writable,
+} from "./conn.ts";
+// The error classes this adapter rejects with, as values so that `instanceof` works for code
+// importing only this entry point; they are the same classes as the main entry point's.
+export {
+  AbortError,
+  ConfigError,
+  ConnectionClosedError,
+  ConnectionRefusedError,
+  type KafkaErrorOptions,
+  KafkaTransportError,
+  TimeoutError,
+  TlsError,
+} from "./errors.ts";
 
 /** The parts of Bun's `Socket` this adapter uses. */
 export interface BunSocketLike {

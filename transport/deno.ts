@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { denoConnector } from "./deno.ts";
+ * import { denoConnector } from "@kafka-wire/transport/deno";
  *
  * const conn = await denoConnector({ host: "localhost", port: 9092, timeoutMs: 10_000 });
  * // An ApiVersions v0 request with client id "me".
@@ -37,6 +37,33 @@ import { dialFailure, guardDial, guardedConnector, targetOf } from "./dial.ts";
 import { ConfigError, ConnectionClosedError, KafkaTransportError, TimeoutError } from "./errors.ts";
 import { type Ending, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
+
+// Re-exported so that this entry point documents (and users can name) the types its API
+// refers to; they are the same as the main entry point's.
+export type {
+  Conn,
+  ConnectOptions,
+  Connector,
+  Listener,
+  ListenFn,
+  ListenOptions,
+  NetAddr,
+  Readable,
+  TlsOptions,
+  Writable,
+} from "./conn.ts";
+// The error classes this adapter rejects with, as values so that `instanceof` works for code
+// importing only this entry point; they are the same classes as the main entry point's.
+export {
+  AbortError,
+  ConfigError,
+  ConnectionClosedError,
+  ConnectionRefusedError,
+  type KafkaErrorOptions,
+  KafkaTransportError,
+  TimeoutError,
+  TlsError,
+} from "./errors.ts";
 
 /**
  * Receive buffers start at this size; reads hand out views of them and never reuse a byte.

@@ -1,5 +1,5 @@
 /**
- * The error classes shared by every layer. Runtime errors (`Deno.errors.*`, Bun's socket
+ * The error classes shared by every layer. Runtime errors (Deno's error classes, Bun's socket
  * errors) are converted into these at the adapter boundary, so upper layers and users only
  * ever see this tree.
  *

@@ -93,7 +93,18 @@ export type {
   TlsOptions,
   Writable,
 } from "./conn.ts";
-export type { KafkaErrorOptions, KafkaTransportError } from "./errors.ts";
+// The error classes this adapter rejects with, as values so that `instanceof` works for code
+// importing only this entry point; they are the same classes as the main entry point's.
+export {
+  AbortError,
+  ConfigError,
+  ConnectionClosedError,
+  ConnectionRefusedError,
+  type KafkaErrorOptions,
+  KafkaTransportError,
+  TimeoutError,
+  TlsError,
+} from "./errors.ts";
 
 /** Where a Workers socket connects to (`SocketAddress` of `cloudflare:sockets`). */
 export interface WorkersSocketAddress {
