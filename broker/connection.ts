@@ -494,7 +494,7 @@ export class BrokerConnection implements AsyncDisposable {
       api as ApiSpec<unknown, unknown>,
       request,
       null,
-      options.expectResponse ?? true,
+      options.expectResponse ?? api.expectsResponse?.(request) ?? true,
       options.timeoutMs,
       options.signal,
     );

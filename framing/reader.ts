@@ -270,7 +270,9 @@ export class Reader {
   }
 
   /**
-   * Reads bytes with an int32 length prefix; -1 means `null`. The result is a view, not a copy.
+   * Reads bytes with an int32 length prefix; -1 means `null`. The result is a view, not a copy:
+   * these fields are payloads read once (record batches, SASL tokens), and a copy would double
+   * their cost. A view keeps the whole frame alive, so `.slice()` anything kept for long.
    *
    * @param field Name of the field, for errors.
    * @returns The bytes, or `null`.
@@ -297,7 +299,8 @@ export class Reader {
   }
 
   /**
-   * Reads compact bytes (unsigned varint length + 1; 0 means `null`), as a view.
+   * Reads compact bytes (unsigned varint length + 1; 0 means `null`), as a view (see
+   * {@link Reader.nullableBytes}).
    *
    * @param field Name of the field, for errors.
    * @returns The bytes, or `null`.
@@ -333,13 +336,15 @@ export class Reader {
   }
 
   /**
-   * Reads a 16-byte UUID, as a view.
+   * Reads a 16-byte UUID, as a copy: topic ids are kept (in metadata caches, fetch sessions)
+   * long after the frame is done with, and a view would keep the whole receive buffer alive.
    *
    * @param field Name of the field, for errors.
-   * @returns 16 bytes.
+   * @returns 16 bytes of their own (a 16-byte buffer).
    */
   uuid(field = "uuid"): Uint8Array {
-    return this.raw(16, field);
+    const at = this.#take(16, field);
+    return this.#buf.slice(at, at + 16);
   }
 
   /**

@@ -33,6 +33,12 @@ export interface TaggedField {
 /**
  * Appends Kafka primitive values to a growable buffer. Methods return `this` so calls chain.
  *
+ * Integers are not range-checked, since a check on every write measurably slows the hot path:
+ * `int8` to `uint32` convert as `DataView` does, so an out-of-range value wraps (70000 as an
+ * int16 is 4464), a fraction is truncated and `undefined` or `NaN` becomes 0. The codecs check
+ * the request fields users set (acks, timeouts, byte limits, partition counts) before writing
+ * them; code writing its own fields must pass values of the right type.
+ *
  * @example
  * ```ts
  * import { Writer } from "./writer.ts";

@@ -34,6 +34,17 @@ export interface ApiSpec<Req, Res> {
    */
   encodeRequest(w: Writer, request: Req, version: number): void;
   /**
+   * Whether the broker replies to this request. Omitted means it always does.
+   *
+   * `false` when the broker sends no reply, e.g. Produce with acks 0; send() then resolves
+   * once written. It takes no version: send() asks when the request is queued, which may be
+   * before the version is negotiated.
+   *
+   * @param request The request value.
+   * @returns `false` when no response will come.
+   */
+  expectsResponse?(request: Req): boolean;
+  /**
    * Reads the response body (after the header) at `version`.
    *
    * @param r Positioned at the start of the response body.

@@ -33,6 +33,7 @@ import {
   writeString,
 } from "./flexible.ts";
 import { ZERO_UUID } from "./uuid.ts";
+import { checkCountOrDefault, checkInt, INT16_MAX, INT32_MAX } from "./validate.ts";
 
 /** The API key of CreateTopics. */
 export const CREATE_TOPICS_KEY = 19;
@@ -125,6 +126,13 @@ const NO_ASSIGNMENTS: readonly CreatableReplicaAssignment[] = [];
 const NO_CONFIGS: readonly CreatableTopicConfig[] = [];
 
 function writeTopic(w: Writer, t: CreatableTopic, flexible: boolean): void {
+  // The Writer would wrap these silently (replication factor 70000 is 4464 on the wire).
+  checkCountOrDefault(t.numPartitions, `CreateTopics numPartitions of "${t.name}"`, INT32_MAX);
+  checkCountOrDefault(
+    t.replicationFactor,
+    `CreateTopics replicationFactor of "${t.name}"`,
+    INT16_MAX,
+  );
   writeString(w, flexible, t.name);
   w.int32(t.numPartitions).int16(t.replicationFactor);
   const assignments = t.assignments ?? NO_ASSIGNMENTS;
@@ -234,6 +242,7 @@ export const CreateTopics: ServerApiSpec<CreateTopicsRequest, CreateTopicsRespon
   firstFlexibleVersion: FIRST_FLEXIBLE,
 
   encodeRequest(w: Writer, request: CreateTopicsRequest, version: number): void {
+    checkInt(request.timeoutMs, "CreateTopics timeoutMs", 0, INT32_MAX, "(milliseconds)");
     const flexible = version >= FIRST_FLEXIBLE;
     writeCount(w, flexible, request.topics.length);
     for (const t of request.topics) writeTopic(w, t, flexible);

@@ -48,6 +48,7 @@ import {
   writeNodeEndpointsTags,
 } from "./leader_discovery.ts";
 import { ZERO_UUID } from "./uuid.ts";
+import { checkInt, INT32_MAX } from "./validate.ts";
 
 /** The API key of Fetch. */
 export const FETCH_KEY = 1;
@@ -220,6 +221,29 @@ function writeTopicRef(
   }
 }
 
+/**
+ * Checks the numbers a user sets on a Fetch request before any is written: the Writer would
+ * silently wrap them or write `undefined` as 0.
+ *
+ * @throws {ConfigError} Naming the field and what it accepts.
+ */
+function checkRequest(request: FetchRequest): void {
+  checkInt(request.maxWaitMs, "Fetch maxWaitMs", 0, INT32_MAX, "(milliseconds)");
+  checkInt(request.minBytes, "Fetch minBytes", 0, INT32_MAX);
+  if (request.maxBytes !== undefined) {
+    checkInt(request.maxBytes, "Fetch maxBytes", 0, INT32_MAX);
+  }
+  if (request.isolationLevel !== undefined) {
+    checkInt(
+      request.isolationLevel,
+      "Fetch isolationLevel",
+      0,
+      1,
+      "(0 READ_UNCOMMITTED, 1 READ_COMMITTED)",
+    );
+  }
+}
+
 function readPartitionTag(p: FetchPartitionResponse, tag: number, r: Reader): void {
   if (tag === 0) {
     const epoch = r.int32("diverging_epoch.epoch");
@@ -322,6 +346,7 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
   firstFlexibleVersion: FIRST_FLEXIBLE,
 
   encodeRequest(w: Writer, request: FetchRequest, version: number): void {
+    checkRequest(request);
     const flexible = version >= FIRST_FLEXIBLE;
     if (version <= 14) w.int32(request.replicaId ?? -1);
     w.int32(request.maxWaitMs).int32(request.minBytes).int32(request.maxBytes ?? 0x7fffffff)
@@ -337,6 +362,7 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
         w.int64(p.fetchOffset);
         if (version >= 12) w.int32(p.lastFetchedEpoch ?? -1);
         if (version >= 5) w.int64(p.logStartOffset ?? -1n);
+        checkInt(p.partitionMaxBytes, "Fetch partitionMaxBytes", 0, INT32_MAX);
         w.int32(p.partitionMaxBytes);
         writeNoTags(w, flexible);
       }
@@ -465,7 +491,9 @@ export const Fetch: ServerApiSpec<FetchRequest, FetchResponse> = {
       responses,
       nodeEndpoints: [],
     };
-    readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
+    // NodeEndpoints (tag 0) exists from v16; at v12-15 a tag 0 is an unknown field, skipped.
+    if (version >= 16) readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
+    else skipTags(r, flexible, "tagged_fields");
     return response;
   },
 };

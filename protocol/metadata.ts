@@ -86,7 +86,7 @@ export interface MetadataPartition {
   replicaNodes: number[];
   /** The in-sync replicas' broker ids. */
   isrNodes: number[];
-  /** The offline replicas' broker ids. */
+  /** The offline replicas' broker ids (v5+); empty at v4, which does not carry them. */
   offlineReplicas: number[];
 }
 
@@ -138,7 +138,9 @@ function readPartition(r: Reader, version: number, flexible: boolean): MetadataP
   const leaderEpoch = version >= 7 ? r.int32("partitions.leader_epoch") : -1;
   const replicaNodes = readInt32Array(r, flexible, "partitions.replica_nodes");
   const isrNodes = readInt32Array(r, flexible, "partitions.isr_nodes");
-  const offlineReplicas = readInt32Array(r, flexible, "partitions.offline_replicas");
+  const offlineReplicas = version >= 5
+    ? readInt32Array(r, flexible, "partitions.offline_replicas")
+    : [];
   skipTags(r, flexible, "partitions.tagged_fields");
   return {
     errorCode,
@@ -178,11 +180,17 @@ function writePartition(
   if (version >= 7) w.int32(p.leaderEpoch);
   writeInt32Array(w, flexible, p.replicaNodes);
   writeInt32Array(w, flexible, p.isrNodes);
-  writeInt32Array(w, flexible, p.offlineReplicas);
+  if (version >= 5) writeInt32Array(w, flexible, p.offlineReplicas);
   writeNoTags(w, flexible);
 }
 
 function writeTopic(w: Writer, t: MetadataTopic, version: number, flexible: boolean): void {
+  if (t.name === null && version < 12) {
+    throw new ConfigError(
+      `Metadata v${version} response topics need a name: a null name (unknown topic asked for ` +
+        "by id) needs v12+",
+    );
+  }
   w.int16(t.errorCode);
   writeString(w, flexible, t.name);
   if (version >= 10) w.uuid(t.topicId);

@@ -2,9 +2,10 @@
  * Produce (key 0), versions 3–11 (flexible from 9): writes record batches to partitions.
  * Kafka 4.x refuses versions 0–2 although it still advertises them (KAFKA-18659).
  *
- * With `acks: 0` the broker sends no response at all, so the request must be sent without
- * waiting for one: check {@link expectsResponse} and pass `expectResponse: false` when it is
- * `false`, or the request would wait for a reply that never comes.
+ * With `acks: 0` the broker sends no response at all: `Produce.expectsResponse(request)` (the
+ * optional `ApiSpec` method) and the standalone {@link expectsResponse} say so, and
+ * `BrokerConnection.send()` asks the former, so such a request resolves once written. With
+ * `request()`, pass `expectResponse: false` yourself.
  *
  * @example
  * ```ts
@@ -19,6 +20,7 @@
  * };
  * Produce.encodeRequest(new Writer(), request, 11);
  * expectsResponse(request); // true
+ * Produce.expectsResponse?.(request); // true
  * ```
  *
  * @module
@@ -26,6 +28,7 @@
 
 import type { Reader } from "../framing/reader.ts";
 import type { TaggedField, Writer } from "../framing/writer.ts";
+import { ConfigError } from "../transport/errors.ts";
 import type { ServerApiSpec } from "./api.ts";
 import {
   readCount,
@@ -47,6 +50,7 @@ import {
   readNodeEndpointsTag,
   writeNodeEndpointsTags,
 } from "./leader_discovery.ts";
+import { checkInt, INT32_MAX } from "./validate.ts";
 
 /** The API key of Produce. */
 export const PRODUCE_KEY = 0;
@@ -57,7 +61,10 @@ const FIRST_FLEXIBLE = 9;
 export interface ProducePartitionData {
   /** The partition index. */
   index: number;
-  /** One or more encoded record batches (see `encodeRecordBatch`), or `null`. */
+  /**
+   * One or more encoded record batches (see `encodeRecordBatch`), or `null`. Decoded by the
+   * server side as a view into the request frame.
+   */
   records: Uint8Array | null;
 }
 
@@ -137,6 +144,24 @@ export function expectsResponse(request: ProduceRequest): boolean {
   return request.acks !== 0;
 }
 
+/**
+ * Checks the numbers a user sets on a Produce request before any is written: the Writer would
+ * silently wrap them (acks 70000 is 4464 on the wire) or write `undefined` as 0 (acks 0: no
+ * reply at all).
+ *
+ * @throws {ConfigError} Naming the field and what it accepts.
+ */
+function checkRequest(request: ProduceRequest): void {
+  const acks = request.acks;
+  if (acks !== -1 && acks !== 0 && acks !== 1) {
+    throw new ConfigError(
+      "Produce acks must be -1 (all in-sync replicas), 0 (no reply) or 1 (the leader only), " +
+        `got ${typeof acks === "string" ? JSON.stringify(acks) : String(acks)}`,
+    );
+  }
+  checkInt(request.timeoutMs, "Produce timeoutMs", 0, INT32_MAX, "(milliseconds)");
+}
+
 function readPartitionTag(p: ProducePartitionResponse, tag: number, r: Reader): void {
   if (tag === 0) p.currentLeader = readLeaderIdAndEpoch(r);
 }
@@ -164,7 +189,10 @@ function readPartition(r: Reader, version: number, flexible: boolean): ProducePa
     p.recordErrors = errors;
     p.errorMessage = readNullableString(r, flexible, "partition_responses.error_message");
   }
-  readTagsInto(r, flexible, p, readPartitionTag, "partition_responses.tagged_fields");
+  // CurrentLeader (tag 0) exists from v10; at v9 a tag 0 is an unknown field, skipped.
+  if (version >= 10) {
+    readTagsInto(r, flexible, p, readPartitionTag, "partition_responses.tagged_fields");
+  } else skipTags(r, flexible, "partition_responses.tagged_fields");
   return p;
 }
 
@@ -201,7 +229,18 @@ export const Produce: ServerApiSpec<ProduceRequest, ProduceResponse> = {
   maxVersion: 11,
   firstFlexibleVersion: FIRST_FLEXIBLE,
 
+  /**
+   * Whether the broker answers: not with `acks: 0`, see {@link expectsResponse}.
+   *
+   * @param request The Produce request.
+   * @returns `request.acks !== 0`.
+   */
+  expectsResponse(request: ProduceRequest): boolean {
+    return expectsResponse(request);
+  },
+
   encodeRequest(w: Writer, request: ProduceRequest, version: number): void {
+    checkRequest(request);
     const flexible = version >= FIRST_FLEXIBLE;
     writeString(w, flexible, request.transactionalId ?? null);
     w.int16(request.acks).int32(request.timeoutMs);
@@ -273,7 +312,9 @@ export const Produce: ServerApiSpec<ProduceRequest, ProduceResponse> = {
       throttleTimeMs: r.int32("throttle_time_ms"),
       nodeEndpoints: [],
     };
-    readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
+    // NodeEndpoints (tag 0) exists from v10; at v9 a tag 0 is an unknown field, skipped.
+    if (version >= 10) readTagsInto(r, flexible, response, readNodeEndpointsTag, "tagged_fields");
+    else skipTags(r, flexible, "tagged_fields");
     return response;
   },
 };

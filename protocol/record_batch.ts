@@ -260,12 +260,64 @@ function recordTimestamp(batch: RecordBatchInput, index: number): number {
   return ts;
 }
 
+/** Formats a rejected value with its type, e.g. "number 5" or "1.5". */
+function shown(value: unknown): string {
+  return typeof value === "number" ? String(value) : `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Checks a timestamp before it meets `BigInt()` (which throws a bare RangeError on fractions,
+ * NaN and infinities) or the varint deltas (which would encode garbage).
+ */
+function checkTimestamp(ts: number, field: string): void {
+  if (Number.isSafeInteger(ts)) return;
+  throw new ConfigError(
+    `${field} must be a whole number of milliseconds since the epoch (e.g. Date.now(), not ` +
+      `performance.now()), got ${shown(ts)}`,
+  );
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Checks an int64 batch field: `setBigInt64` throws a bare TypeError on a number. */
+function checkInt64(value: bigint | undefined, field: string, example: string): void {
+  if (value === undefined) return;
+  if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) return;
+  throw new ConfigError(
+    `Record batch ${field} must be a bigint from -2^63 to 2^63-1 (e.g. ${example}), got ` +
+      (typeof value === "bigint" ? `${value}n` : `a ${typeof value} (${String(value)})`),
+  );
+}
+
+/** Checks an int16/int32 batch field, which `DataView` would otherwise wrap silently. */
+function checkIntField(value: number | undefined, field: string, bits: 16 | 32): void {
+  if (value === undefined) return;
+  const max = 2 ** (bits - 1) - 1;
+  if (Number.isInteger(value) && value >= -max - 1 && value <= max) return;
+  throw new ConfigError(
+    `Record batch ${field} must be an integer from ${-max - 1} to ${max} (-1 when unused), ` +
+      `got ${shown(value)}`,
+  );
+}
+
+/** Checks the batch-level fields of {@link RecordBatchInput} that are written as they are. */
+function checkBatchFields(batch: RecordBatchInput): void {
+  checkInt64(batch.baseOffset, "baseOffset", "0n");
+  checkInt64(batch.producerId, "producerId", "-1n, or the id from InitProducerId");
+  checkIntField(batch.partitionLeaderEpoch, "partitionLeaderEpoch", 32);
+  checkIntField(batch.producerEpoch, "producerEpoch", 16);
+  checkIntField(batch.baseSequence, "baseSequence", 32);
+}
+
 /**
  * Encodes an uncompressed RecordBatch v2 into one exactly sized buffer, CRC included.
  *
  * @param batch The records and batch fields.
  * @returns The batch bytes, ready to be the `records` of a Produce partition.
- * @throws {ConfigError} With no records, or a record without a timestamp and no default.
+ * @throws {ConfigError} With no records, a record without a timestamp and no default, a
+ *   timestamp that is not a whole number of milliseconds, `baseOffset`/`producerId` that are
+ *   not int64 bigints, or an epoch or sequence outside its integer type.
  */
 export function encodeRecordBatch(batch: RecordBatchInput): Uint8Array {
   const records = batch.records;
@@ -273,6 +325,7 @@ export function encodeRecordBatch(batch: RecordBatchInput): Uint8Array {
   if (count === 0) {
     throw new ConfigError("A record batch needs at least one record: pass a non-empty `records`");
   }
+  checkBatchFields(batch);
   if (bodySizes.length < count) bodySizes = new Int32Array(Math.max(count, bodySizes.length * 2));
   const baseTimestamp = recordTimestamp(batch, 0);
   let maxTimestamp = baseTimestamp;
@@ -280,6 +333,12 @@ export function encodeRecordBatch(batch: RecordBatchInput): Uint8Array {
   for (let i = 0; i < count; i++) {
     const rec = records[i];
     const ts = recordTimestamp(batch, i);
+    if (!Number.isSafeInteger(ts)) {
+      checkTimestamp(
+        ts,
+        rec.timestamp === undefined ? "The batch's timestamp" : `Record ${i}'s timestamp`,
+      );
+    }
     if (ts > maxTimestamp) maxTimestamp = ts;
     let body = 1 + uvarintSize(zigzag64(ts - baseTimestamp)) + uvarintSize(zigzag32(i)) +
       bytesFieldSize(rec.key) + bytesFieldSize(rec.value);
@@ -430,14 +489,7 @@ function readRecord(
 function decodeAt(bytes: Uint8Array, view: DataView, start: number, end: number): RecordBatch {
   const baseOffset = view.getBigInt64(start);
   const magic = view.getInt8(start + MAGIC_AT);
-  if (magic !== 2) {
-    throw new DecodeError(
-      "magic",
-      start + MAGIC_AT,
-      `message format v${magic} at offset ${baseOffset}; only RecordBatch v2 (magic 2) is ` +
-        "supported, which every broker since Kafka 0.11 writes",
-    );
-  }
+  if (magic !== 2) throw magicError(magic, start + MAGIC_AT, baseOffset);
   const stored = view.getUint32(start + CRC_AT);
   const computed = crc32c(bytes, start + ATTRIBUTES_AT, end);
   if (stored !== computed) throw new CorruptRecordBatchError(baseOffset, stored, computed);
@@ -482,11 +534,33 @@ function decodeAt(bytes: Uint8Array, view: DataView, start: number, end: number)
   };
 }
 
+/**
+ * The error for a batch whose magic byte is not 2: old message sets (magic 0 and 1, from
+ * before Kafka 0.11) are named as such, anything else is unknown.
+ */
+function magicError(magic: number, at: number, baseOffset: bigint): DecodeError {
+  const detail = magic === 0 || magic === 1
+    ? `old message format v${magic} (magic ${magic}) at offset ${baseOffset}, which this ` +
+      "decoder does not read: it reads only RecordBatch v2 (magic 2), which brokers write " +
+      "since Kafka 0.11; these records were stored in the pre-0.11 format"
+    : `unknown message format (magic ${magic}) at offset ${baseOffset}: only RecordBatch v2 ` +
+      "(magic 2) is supported, which every broker since Kafka 0.11 writes";
+  return new DecodeError("magic", at, detail);
+}
+
 /** The end of the batch at `start`, or -1 when `bytes` holds only part of it. */
 function batchEnd(bytes: Uint8Array, view: DataView, start: number): number {
   if (bytes.length - start < LOG_OVERHEAD) return -1;
   const length = view.getInt32(start + 8);
   if (length < HEADER_SIZE - LOG_OVERHEAD) {
+    // An old message-set entry (magic 0 or 1) can be shorter than a v2 header: say so rather
+    // than just reporting the length.
+    if (bytes.length - start > MAGIC_AT) {
+      const magic = view.getInt8(start + MAGIC_AT);
+      if (magic === 0 || magic === 1) {
+        throw magicError(magic, start + MAGIC_AT, view.getBigInt64(start));
+      }
+    }
     throw new DecodeError("batch_length", start + 8, `batch length ${length} below the minimum 49`);
   }
   const end = start + LOG_OVERHEAD + length;

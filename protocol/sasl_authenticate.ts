@@ -35,7 +35,10 @@ export interface SaslAuthenticateResponse {
   errorCode: number;
   /** The broker's explanation of the error, or `null`. */
   errorMessage: string | null;
-  /** The server's SASL token, as the mechanism defines it. */
+  /**
+   * The server's SASL token, as the mechanism defines it: a view into the received frame, to
+   * be consumed by the mechanism rather than kept (`.slice()` it to keep it).
+   */
   authBytes: Uint8Array;
   /** Milliseconds until the session must be re-authenticated; 0 for no limit (v1+). */
   sessionLifetimeMs: number;

@@ -487,3 +487,18 @@ test("Writer.string() round-trips strings around the ASCII fast-path limit, ASCI
     }
   }
 });
+
+test("Reader.uuid() returns a 16-byte copy that does not share or pin the source buffer", () => {
+  const frame = new Uint8Array(4096);
+  const id = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+  frame.set(id, 100);
+  const r = new Reader(frame, 100);
+  const got = r.uuid("topic_id");
+  assert.equal(r.offset, 116);
+  assert.deepEqual(got, id);
+  assert.notEqual(got.buffer, frame.buffer);
+  assert.equal(got.buffer.byteLength, 16);
+  assert.equal(got.byteOffset, 0);
+  frame.fill(0xee, 100, 116); // a reused receive buffer being overwritten
+  assert.deepEqual(got, id);
+});

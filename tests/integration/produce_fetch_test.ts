@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { BrokerConnection } from "../../broker/connection.ts";
 import { Fetch } from "../../protocol/fetch.ts";
-import { expectsResponse, Produce, type ProduceRequest } from "../../protocol/produce.ts";
+import { Produce, type ProduceRequest } from "../../protocol/produce.ts";
 import {
   decodeRecordBatches,
   encodeRecordBatch,
@@ -179,7 +179,8 @@ async function produceAndFetch(
         }],
       };
       produced.push(
-        conn.send(Produce, request, { expectResponse: expectsResponse(request) }).then((res) => {
+        // No expectResponse option: send() asks Produce.expectsResponse (false for acks 0).
+        conn.send(Produce, request).then((res) => {
           if (acks === 0) {
             assert.equal(res, undefined, "acks=0 resolves without a reply");
             return;

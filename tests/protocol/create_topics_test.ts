@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "../harness.ts";
+import { Writer } from "../../framing/writer.ts";
+import { ConfigError } from "../../transport/errors.ts";
 import {
   CREATE_TOPICS_KEY,
   CreateTopics,
@@ -122,4 +124,46 @@ test("CreateTopics v5 response reads the topic config error from tagged field 0"
   const res = readAll(body, (r) => CreateTopics.decodeResponse(r, 5));
   assert.equal(res.topics[0].topicConfigErrorCode, 29);
   assert.equal(res.topics[0].configs, null);
+});
+
+test("CreateTopics request refuses counts and timeouts the wire would wrap, naming the field", () => {
+  const encode = (topic: Record<string, unknown>, top: Record<string, unknown> = {}) => () =>
+    CreateTopics.encodeRequest(
+      new Writer(),
+      {
+        topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, ...topic }],
+        timeoutMs: 30_000,
+        ...top,
+      } as CreateTopicsRequest,
+      7,
+    );
+  for (const numPartitions of [0, -2, 1.5, 2 ** 31, undefined]) {
+    assert.throws(
+      encode({ numPartitions }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message.startsWith('CreateTopics numPartitions of "t" must be -1') &&
+        /from 1 to 2147483647/.test(e.message),
+      `numPartitions ${String(numPartitions)}`,
+    );
+  }
+  for (const replicationFactor of [70000, 0, 32768, undefined]) {
+    assert.throws(
+      encode({ replicationFactor }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message.startsWith('CreateTopics replicationFactor of "t" must be -1') &&
+        /from 1 to 32767/.test(e.message),
+      `replicationFactor ${String(replicationFactor)}`,
+    );
+  }
+  for (const timeoutMs of [-1, 0.5, undefined]) {
+    assert.throws(
+      encode({}, { timeoutMs }),
+      (e) => e instanceof ConfigError && /CreateTopics timeoutMs/.test(e.message),
+      `timeoutMs ${String(timeoutMs)}`,
+    );
+  }
+  encode({ numPartitions: -1, replicationFactor: -1 }, { timeoutMs: 0 })();
+  encode({ numPartitions: 2 ** 31 - 1, replicationFactor: 32767 })();
 });

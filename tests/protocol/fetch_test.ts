@@ -176,3 +176,48 @@ test("Fetch v4 response decodes from hand-built bytes", () => {
   assert.equal(p.abortedTransactions, null);
   assert.deepEqual(p.records, new Uint8Array(0));
 });
+
+test("Fetch request refuses limits the wire would wrap or zero, naming the field", () => {
+  const encode = (fields: Record<string, unknown>) => () =>
+    Fetch.encodeRequest(new Writer(), { ...request(12), ...fields } as FetchRequest, 12);
+  const cases: [string, unknown][] = [
+    ["maxWaitMs", -1],
+    ["maxWaitMs", undefined],
+    ["maxWaitMs", 0.5],
+    ["minBytes", 2 ** 31],
+    ["minBytes", undefined],
+    ["maxBytes", -5],
+    ["maxBytes", NaN],
+    ["isolationLevel", 2],
+  ];
+  for (const [field, value] of cases) {
+    assert.throws(
+      encode({ [field]: value }),
+      (e) => e instanceof ConfigError && e.message.startsWith(`Fetch ${field} must be`),
+      `${field} ${String(value)}`,
+    );
+  }
+  const partition = { partition: 0, fetchOffset: 0n, partitionMaxBytes: 2 ** 32 };
+  assert.throws(
+    encode({ topics: [{ topic: "t", partitions: [partition] }] }),
+    (e) => e instanceof ConfigError && /Fetch partitionMaxBytes/.test(e.message),
+  );
+  // The bounds themselves, and omitted optional limits, are fine.
+  encode({ maxWaitMs: 0, minBytes: 0, maxBytes: 2 ** 31 - 1, isolationLevel: 0 })();
+  encode({ maxBytes: undefined, isolationLevel: undefined })();
+});
+
+test("Fetch v12-15 response skips the top-level tag 0 that only v16+ defines", () => {
+  const body = new Uint8Array([
+    ...[0, 0, 0, 0], // throttle
+    ...[0, 0, 0, 0, 0, 0], // error 0, session 0
+    1, // no topics
+    // tag 0 (13 bytes): one endpoint, node 2, "h", port 9093, rack null, no tags
+    ...[1, 0, 13, 2, 0, 0, 0, 2, 2, 0x68, 0, 0, 0x23, 0x85, 0, 0],
+  ]);
+  const endpoint = { nodeId: 2, host: "h", port: 9093, rack: null };
+  assert.deepEqual(readAll(body, (r) => Fetch.decodeResponse(r, 16)).nodeEndpoints, [endpoint]);
+  for (const v of [12, 15]) {
+    assert.deepEqual(readAll(body, (r) => Fetch.decodeResponse(r, v)).nodeEndpoints, [], `v${v}`);
+  }
+});

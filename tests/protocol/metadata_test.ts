@@ -6,6 +6,7 @@ import {
   AUTHORIZED_OPERATIONS_OMITTED,
   Metadata,
   METADATA_KEY,
+  type MetadataPartition,
   type MetadataRequest,
   type MetadataResponse,
 } from "../../protocol/metadata.ts";
@@ -13,6 +14,7 @@ import { ZERO_UUID } from "../../protocol/uuid.ts";
 import {
   assertDeclares,
   assertResponseRoundTrips,
+  bytesOf,
   readAll,
   requestRoundTrip,
   versionsOf,
@@ -43,7 +45,7 @@ function response(v: number): MetadataResponse {
             leaderEpoch: v >= 7 ? 5 : -1,
             replicaNodes: [1, 2],
             isrNodes: [1],
-            offlineReplicas: [2],
+            offlineReplicas: v >= 5 ? [2] : [],
           },
           {
             errorCode: 5,
@@ -132,4 +134,78 @@ test("Metadata v9 response skips tagged fields it does not know", () => {
   assert.equal(res.clusterId, null);
   assert.equal(res.controllerId, 1);
   assert.deepEqual(res.topics, []);
+});
+
+/** A Metadata v4 or v5 response body, written out by hand from MetadataResponse.json. */
+function metadataV4V5Body(version: 4 | 5): Uint8Array {
+  return new Uint8Array([
+    ...[0, 0, 0, 7], // throttle_time_ms 7
+    ...[0, 0, 0, 1], // one broker
+    ...[0, 0, 0, 1, 0, 1, 0x68, 0, 0, 0x23, 0x84, 0xff, 0xff], // node 1, "h", 9092, rack null
+    ...[0, 1, 0x63], // cluster_id "c"
+    ...[0, 0, 0, 1], // controller_id 1
+    ...[0, 0, 0, 1], // one topic
+    ...[0, 0, 0, 1, 0x74, 0], // error 0, name "t", not internal
+    ...[0, 0, 0, 1], // one partition
+    ...[0, 0, 0, 0, 0, 0, 0, 0, 0, 1], // error 0, index 0, leader 1 (no leader_epoch below v7)
+    ...[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2], // replica_nodes [1, 2]
+    ...[0, 0, 0, 1, 0, 0, 0, 1], // isr_nodes [1]
+    // offline_replicas [2] exists from v5 only; no topic_authorized_operations below v8.
+    ...(version >= 5 ? [0, 0, 0, 1, 0, 0, 0, 2] : []),
+  ]);
+}
+
+test("Metadata v4 response decodes from hand-built bytes, without offline replicas", () => {
+  const body = metadataV4V5Body(4);
+  const res = readAll(body, (r) => Metadata.decodeResponse(r, 4));
+  assert.equal(res.throttleTimeMs, 7);
+  assert.deepEqual(res.brokers, [{ nodeId: 1, host: "h", port: 9092, rack: null }]);
+  assert.equal(res.clusterId, "c");
+  assert.equal(res.controllerId, 1);
+  assert.equal(res.clusterAuthorizedOperations, AUTHORIZED_OPERATIONS_OMITTED);
+  assert.equal(res.topics.length, 1);
+  const t = res.topics[0];
+  assert.equal(t.name, "t");
+  assert.deepEqual(t.topicId, ZERO_UUID);
+  assert.equal(t.topicAuthorizedOperations, AUTHORIZED_OPERATIONS_OMITTED);
+  const expected: MetadataPartition = {
+    errorCode: 0,
+    partitionIndex: 0,
+    leaderId: 1,
+    leaderEpoch: -1,
+    replicaNodes: [1, 2],
+    isrNodes: [1],
+    offlineReplicas: [],
+  };
+  assert.deepEqual(t.partitions, [expected]);
+  // The encoder writes the same bytes back, and leaves offline replicas out at v4 even if set.
+  assert.deepEqual(bytesOf((w) => Metadata.encodeResponse(w, res, 4)), body);
+  t.partitions[0].offlineReplicas = [2];
+  assert.deepEqual(bytesOf((w) => Metadata.encodeResponse(w, res, 4)), body);
+});
+
+test("Metadata v5 response reads offline replicas from hand-built bytes", () => {
+  const body = metadataV4V5Body(5);
+  const res = readAll(body, (r) => Metadata.decodeResponse(r, 5));
+  assert.deepEqual(res.topics[0].partitions[0].offlineReplicas, [2]);
+  assert.deepEqual(bytesOf((w) => Metadata.encodeResponse(w, res, 5)), body);
+});
+
+test("Metadata v10 topic ids are copies that do not pin the response frame", () => {
+  const res = response(10);
+  const frame = bytesOf((w) => Metadata.encodeResponse(w, res, 10));
+  const decoded = readAll(frame, (r) => Metadata.decodeResponse(r, 10));
+  const id = decoded.topics[0].topicId;
+  assert.deepEqual(id, topicId);
+  assert.notEqual(id.buffer, frame.buffer);
+  assert.equal(id.buffer.byteLength, 16);
+});
+
+test("Metadata response below v12 refuses a topic without a name", () => {
+  const res = response(12); // its second topic has a null name
+  assert.throws(
+    () => Metadata.encodeResponse(new Writer(), res, 11),
+    (e) => e instanceof ConfigError && /v12/.test(e.message),
+  );
+  assert.ok(bytesOf((w) => Metadata.encodeResponse(w, res, 12)).length > 0);
 });

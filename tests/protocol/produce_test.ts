@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "../harness.ts";
+import { Writer } from "../../framing/writer.ts";
+import { ConfigError } from "../../transport/errors.ts";
 import {
   expectsResponse,
   Produce,
@@ -135,4 +137,59 @@ test("Produce v3 response decodes from hand-built bytes", () => {
     errorMessage: null,
     currentLeader: null,
   });
+});
+
+test("Produce.expectsResponse() is false only for acks 0", () => {
+  assert.equal(Produce.expectsResponse?.({ ...request, acks: 0 }), false);
+  assert.equal(Produce.expectsResponse?.({ ...request, acks: 1 }), true);
+  assert.equal(Produce.expectsResponse?.({ ...request, acks: -1 }), true);
+});
+
+test("Produce request refuses acks and timeoutMs the wire would wrap or zero", () => {
+  const encode = (req: unknown) => () =>
+    Produce.encodeRequest(new Writer(), req as ProduceRequest, 11);
+  for (const acks of [70000, 2, -2, 0.5, undefined, "1", NaN]) {
+    assert.throws(
+      encode({ ...request, acks }),
+      (e) => e instanceof ConfigError && /Produce acks must be -1 .*, 0 .* or 1/.test(e.message),
+      `acks ${String(acks)}`,
+    );
+  }
+  for (const timeoutMs of [-1, 1.5, 2 ** 31, undefined, Infinity]) {
+    assert.throws(
+      encode({ ...request, timeoutMs }),
+      (e) => e instanceof ConfigError && /Produce timeoutMs/.test(e.message),
+      `timeoutMs ${String(timeoutMs)}`,
+    );
+  }
+  for (const acks of [-1, 0, 1]) {
+    for (const timeoutMs of [0, 2 ** 31 - 1]) encode({ ...request, acks, timeoutMs })();
+  }
+});
+
+test("Produce v9 response skips the tag 0 fields that only v10+ defines", () => {
+  const body = new Uint8Array([
+    ...[2, 2, 0x74], // one topic "t"
+    ...[2, 0, 0, 0, 0, 0, 6], // one partition, index 0, error 6 NOT_LEADER_OR_FOLLOWER
+    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // base offset -1
+    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // log append time -1
+    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // log start offset -1
+    ...[1, 0], // no record errors, null error message
+    ...[1, 0, 9, 0, 0, 0, 2, 0, 0, 0, 8, 0], // partition tag 0 (9 bytes): leader 2, epoch 8
+    0, // topic tags
+    ...[0, 0, 0, 0], // throttle
+    // top-level tag 0 (13 bytes): one endpoint, node 2, "h", port 9093, rack null, no tags
+    ...[1, 0, 13, 2, 0, 0, 0, 2, 2, 0x68, 0, 0, 0x23, 0x85, 0, 0],
+  ]);
+  // v10 defines both tags: CurrentLeader and NodeEndpoints.
+  const v10 = readAll(body, (r) => Produce.decodeResponse(r, 10));
+  assert.deepEqual(v10.responses[0].partitionResponses[0].currentLeader, {
+    leaderId: 2,
+    leaderEpoch: 8,
+  });
+  assert.deepEqual(v10.nodeEndpoints, [{ nodeId: 2, host: "h", port: 9093, rack: null }]);
+  // v9 defines neither, so both are unknown tagged fields and skipped.
+  const v9 = readAll(body, (r) => Produce.decodeResponse(r, 9));
+  assert.equal(v9.responses[0].partitionResponses[0].currentLeader, null);
+  assert.deepEqual(v9.nodeEndpoints, []);
 });

@@ -255,3 +255,96 @@ test("RecordBatch decoding of damaged bytes with a valid CRC throws only DecodeE
     { numRuns: 500 },
   );
 });
+
+test("encodeRecordBatch() refuses timestamps that are not whole milliseconds, naming them", () => {
+  for (const ts of [1.5, NaN, Infinity, -Infinity, 2 ** 53]) {
+    assert.throws(
+      () => encodeRecordBatch({ timestamp: ts, records: [{ value: null }] }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message.startsWith("The batch's timestamp must be a whole number of milliseconds") &&
+        e.message.includes(`got ${ts}`),
+      `batch timestamp ${ts}`,
+    );
+  }
+  assert.throws(
+    () =>
+      encodeRecordBatch({
+        timestamp: T0,
+        records: [{ value: null }, { value: null, timestamp: T0 + 0.25 }],
+      }),
+    (e) => e instanceof ConfigError && e.message.startsWith("Record 1's timestamp must be"),
+  );
+});
+
+test("encodeRecordBatch() refuses baseOffset and producerId given as numbers, naming them", () => {
+  const cases: [string, unknown, string][] = [
+    ["baseOffset", 5, "got a number (5)"],
+    ["baseOffset", 2n ** 63n, "got 9223372036854775808n"],
+    ["producerId", -1, "got a number (-1)"],
+    ["producerId", -(2n ** 63n) - 1n, "got -9223372036854775809n"],
+  ];
+  for (const [field, value, got] of cases) {
+    assert.throws(
+      () => encodeRecordBatch({ timestamp: T0, records, [field]: value }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.message.startsWith(`Record batch ${field} must be a bigint from -2^63 to 2^63-1`) &&
+        e.message.endsWith(got),
+      `${field} ${String(value)}`,
+    );
+  }
+  for (const [field, value] of [["producerEpoch", 40_000], ["baseSequence", 1.5]] as const) {
+    assert.throws(
+      () => encodeRecordBatch({ timestamp: T0, records, [field]: value }),
+      (e) => e instanceof ConfigError && e.message.startsWith(`Record batch ${field} must be`),
+      field,
+    );
+  }
+  const limits = { baseOffset: 2n ** 63n - 1n, producerId: -(2n ** 63n), producerEpoch: 32767 };
+  const batch = decodeRecordBatch(encodeRecordBatch({ timestamp: T0, records, ...limits }));
+  assert.equal(batch.baseOffset, limits.baseOffset);
+  assert.equal(batch.producerId, limits.producerId);
+});
+
+/** A magic 0 or 1 message-set entry (null key, value "x"), as brokers before 0.11 wrote. */
+function oldMessage(magic: 0 | 1): Uint8Array {
+  const body = [
+    ...[0, 0, 0, 0], // crc (not checked: the magic byte is reason enough to stop)
+    magic,
+    0, // attributes
+    ...(magic === 1 ? [0, 0, 1, 0x8b, 0xcf, 0xe5, 0x68, 0] : []), // timestamp (v1 only)
+    ...[0xff, 0xff, 0xff, 0xff], // null key
+    ...[0, 0, 0, 1, 0x78], // value "x"
+  ];
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setBigInt64(0, 7n);
+  view.setInt32(8, body.length);
+  out.set(body, 12);
+  return out;
+}
+
+test("RecordBatch decoding names a short old message-set entry as magic 0 or 1", () => {
+  for (const magic of [0, 1] as const) {
+    const bytes = oldMessage(magic);
+    assert.ok(bytes.length - 12 < 49, "shorter than a v2 batch header");
+    for (const decode of [decodeRecordBatches, decodeRecordBatch]) {
+      assert.throws(
+        () => decode(bytes),
+        (e) =>
+          e instanceof DecodeError && e.field === "magic" && e.offset === 16 &&
+          e.message.includes(`old message format v${magic} (magic ${magic}`) &&
+          e.message.includes("does not read") && e.message.includes("offset 7"),
+        `magic ${magic}`,
+      );
+    }
+  }
+  // Without a recognisable magic byte the length itself is what is wrong.
+  const garbage = oldMessage(0);
+  garbage[16] = 9;
+  assert.throws(
+    () => decodeRecordBatches(garbage),
+    (e) => e instanceof DecodeError && e.field === "batch_length" && /minimum 49/.test(e.message),
+  );
+});
