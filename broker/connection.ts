@@ -299,6 +299,14 @@ export class BrokerConnection implements AsyncDisposable {
   #backoff: BackoffState = INITIAL_BACKOFF;
 
   readonly #queue = new Fifo<Pending>();
+  /**
+   * Whether the queue's deadlines rise from front to back, as they do while every request has
+   * the same timeout: the timeout scan then takes expired requests off the front instead of
+   * walking the whole queue (which a long outage with a steady producer would make costly).
+   */
+  #queueOrdered = true;
+  /** The deadline of the request queued last, to keep {@link #queueOrdered} up to date. */
+  #queueTailDeadline = -Infinity;
   #setupQueue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending>();
   /**
@@ -692,6 +700,9 @@ export class BrokerConnection implements AsyncDisposable {
         p.onAbort = () => this.#onAbort(p);
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
+      if (this.#queue.length === 0) this.#queueOrdered = true;
+      else if (p.deadline < this.#queueTailDeadline) this.#queueOrdered = false;
+      this.#queueTailDeadline = p.deadline;
       this.#queue.push(p);
       this.#queuedCount++;
       this.#outstanding++;
@@ -1113,16 +1124,39 @@ export class BrokerConnection implements AsyncDisposable {
     let expiredInFlight = 0;
     const up = this.#state === UP || this.#state === REAUTH;
     const lastFailure = up ? null : this.#lastError;
-    this.#queue.retain((p) => {
-      if (p.settled) return false;
-      if (p.deadline > now) {
-        if (p.deadline < next) next = p.deadline;
-        return true;
-      }
+    const expire = (p: Pending): void => {
       this.#timedOut++;
       this.#settle(p, new RequestTimeoutError(p, true, where, lastFailure), undefined);
-      return false;
-    });
+    };
+    const queue = this.#queue;
+    if (this.#queueOrdered) {
+      // Deadlines rise from the front: only the front can have expired.
+      for (let p = queue.peek(); p !== undefined; p = queue.peek()) {
+        if (!p.settled && p.deadline > now) {
+          next = p.deadline;
+          break;
+        }
+        queue.shift();
+        if (!p.settled) expire(p);
+      }
+    } else {
+      let ordered = true;
+      let last = -Infinity;
+      queue.retain((p) => {
+        if (p.settled) return false;
+        if (p.deadline <= now) {
+          expire(p);
+          return false;
+        }
+        if (p.deadline < next) next = p.deadline;
+        if (p.deadline < last) ordered = false;
+        last = p.deadline;
+        return true;
+      });
+      // The requests with shorter timeouts usually expire first, which restores the order.
+      this.#queueOrdered = ordered;
+      this.#queueTailDeadline = last;
+    }
     for (const p of this.#setupQueue) {
       if (p.deadline <= now) teardown ??= this.#setupTimeoutError(p, where);
       else if (p.deadline < next) next = p.deadline;

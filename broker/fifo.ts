@@ -13,6 +13,20 @@ export class Fifo<T> {
   #items: (T | undefined)[] = [];
   #head = 0;
 
+  /** The number of items held. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /**
+   * Looks at the front item.
+   *
+   * @returns The front item without removing it, or `undefined` when empty.
+   */
+  peek(): T | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
+  }
+
   /**
    * Appends an item at the back.
    *

@@ -205,3 +205,37 @@ test("ApiVersions has its own shorter timeout and the hint about old brokers", a
   await conn.close();
   await server.close();
 });
+
+test("queued requests expire each at its own deadline, whatever order their timeouts come in", async () => {
+  await using broker = await MockBroker.start();
+  broker.down();
+  const clock = new FakeClock();
+  await using conn = connectionTo(broker, { clock, requestTimeoutMs: 1000 });
+  const send = (value: number, timeoutMs?: number) =>
+    track(conn.send(Echo, value, timeoutMs === undefined ? {} : { timeoutMs }));
+  // Default timeouts queued 100 ms apart (deadlines rising), then a shorter one behind them
+  // (out of order), then default ones again.
+  const t0 = clock.now();
+  const first = send(1);
+  await clock.advance(100);
+  const second = send(2);
+  const short = send(3, 300);
+  const last = send(4);
+  const expiredAt = new Map<number, number>();
+  const all = [first, second, short, last];
+  for (let t = 100; t < 1200; t += 50) {
+    await clock.advance(50);
+    all.forEach((r, i) => {
+      if (r.done && !expiredAt.has(i)) expiredAt.set(i, clock.now() - t0);
+    });
+  }
+  assert.deepEqual([...expiredAt.entries()].sort((a, b) => a[0] - b[0]), [
+    [0, 1000],
+    [1, 1100],
+    [2, 400],
+    [3, 1100],
+  ]);
+  for (const r of all) assert.ok(r.error instanceof RequestTimeoutError, String(r.error));
+  assert.equal(conn.stats().queued, 0);
+  assert.equal(conn.stats().requestsTimedOut, 4);
+});
