@@ -42,13 +42,18 @@ export { type Clock, type Random, systemClock, type TimerHandle } from "./transp
 export {
   AbortError,
   asKafkaError,
+  ChainVerificationRequiredError,
   ConfigError,
   ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  type ConnectionLossHint,
   ConnectionRefusedError,
   type KafkaErrorOptions,
   KafkaTransportError,
   TimeoutError,
   TlsError,
+  type TlsErrorOptions,
+  type TlsFailureKind,
 } from "./transport/errors.ts";
 export {
   type MemoryChunking,

@@ -39,6 +39,7 @@ import {
   asKafkaError,
   ConfigError,
   ConnectionClosedError,
+  type ConnectionLossHint,
   KafkaTransportError,
   TimeoutError,
   TlsError,
@@ -1598,7 +1599,10 @@ export class BrokerConnection implements AsyncDisposable {
     return e;
   }
 
-  /** The error for a connection the broker closed or reset, with librdkafka's hints. */
+  /**
+   * The error for a connection the broker closed or reset, with librdkafka's hints, in words
+   * and as {@link ConnectionClosedError.hint}.
+   */
   #lostError(cause: KafkaTransportError | null): KafkaTransportError {
     const now = this.#o.clock.now();
     if (cause === null && this.#state === BrokerState.AUTH_LEGACY) {
@@ -1610,23 +1614,27 @@ export class BrokerConnection implements AsyncDisposable {
           `brokers refuse credentials — check the SASL mechanism and credentials${this.#where()}`,
       );
     }
-    let hint = "";
+    let hint: ConnectionLossHint | undefined;
+    let text = "";
     if (this.#state === APIVERSION_QUERY) {
-      hint = ": incorrect security protocol (TLS listener?) or broker version < 0.10";
+      hint = "security-protocol";
+      text = ": incorrect security protocol (TLS listener?) or broker version < 0.10";
     } else if (
       // A clean close only, as librdkafka: a SASL listener hangs up politely on the first
       // non-SASL request, while a reset (a crashed broker) says nothing about SASL.
       cause === null && this.#state === UP && this.#o.sasl === undefined &&
       now - this.#upAt < SASL_HINT_WINDOW_MS
     ) {
-      hint = ": broker might require SASL authentication";
+      hint = "sasl-required";
+      text = ": broker might require SASL authentication";
     } else if (this.#state === BrokerState.AUTH_LEGACY || this.#state === BrokerState.AUTH_REQ) {
-      hint = ": check the SASL mechanism and credentials";
+      hint = "sasl-credentials";
+      text = ": check the SASL mechanism and credentials";
     }
     const what = cause === null ? "closed by the broker" : `lost: ${cause.message}`;
     return new ConnectionClosedError(
-      `Connection to ${this.#address} ${what}${hint}${this.#where()}`,
-      cause === null ? {} : { cause },
+      `Connection to ${this.#address} ${what}${text}${this.#where()}`,
+      cause === null ? { hint } : { cause, hint },
     );
   }
 

@@ -10,6 +10,7 @@ import { ConnectionSetupTimeoutError } from "../broker/errors.ts";
 import { DecodeError, FramingError } from "../framing/errors.ts";
 import { AuthenticationError } from "../sasl/mechanism.ts";
 import {
+  ChainVerificationRequiredError,
   ConfigError,
   ConnectionClosedError,
   ConnectionRefusedError,
@@ -146,9 +147,8 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
   const state = error instanceof ConnectionSetupTimeoutError
     ? error.state
     : ctx.state ?? stateFromMessage(error.message);
-  const message = error.message;
   // Deno verifies the chain even with verification "disabled": say it in the probe's terms.
-  if (error instanceof ConfigError && /dangerouslyDisableVerification/.test(message)) {
+  if (error instanceof ChainVerificationRequiredError) {
     return hinted(
       "tls",
       "On Deno --insecure-skip-verify skips only the host name check: pass --ca with the CA " +
@@ -171,21 +171,25 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
         `the broker is running and listening on this address.`,
     );
   }
-  const closedInTls = error instanceof ConnectionClosedError && state === "SSL_HANDSHAKE";
   // A TLS session that breaks after the handshake (a rejected client certificate is reported
   // on the first read) surfaces as a lost connection whose cause is the TlsError.
-  if (error instanceof TlsError || error.cause instanceof TlsError || closedInTls) {
-    if (/client certificate/.test(message)) {
+  const tlsError = error instanceof TlsError
+    ? error
+    : error.cause instanceof TlsError
+    ? error.cause
+    : null;
+  // The peer hung up during the TLS dial: the broker connection hints at a PLAINTEXT listener
+  // for exactly these.
+  const closedInTls = error instanceof ConnectionClosedError && state === "SSL_HANDSHAKE";
+  if (tlsError !== null || closedInTls) {
+    if (tlsError?.kind === "client-certificate") {
       return hinted(
         "tls",
         "The listener requires a client certificate (mutual TLS) or rejected this one: " +
           "pass --cert and --key, signed by a CA the listener trusts.",
       );
     }
-    const plaintextPeer = /PLAINTEXT|not speaking TLS|hung up during the TLS handshake/.test(
-      message,
-    );
-    return plaintextPeer
+    return closedInTls || tlsError?.kind === "not-tls"
       ? hinted(
         "tls-to-plaintext",
         "TLS was used but the listener does not speak TLS: drop --tls (and the other TLS " +
@@ -199,7 +203,7 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
       );
   }
   if (error instanceof FramingError) {
-    if (/looks like TLS/.test(message)) {
+    if (error.peer === "tls") {
       return hinted(
         "wrong-security-protocol",
         "The port answered with TLS: it is an SSL / SASL_SSL listener; add --tls (and " +
@@ -209,7 +213,7 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
     return hinted(
       "not-kafka",
       `${ctx.target} is not a Kafka listener${
-        /HTTP/.test(message) ? " (it answered like an HTTP server)" : ""
+        error.peer === "http" ? " (it answered like an HTTP server)" : ""
       }: check the port; Kafka listeners are usually 9092 (PLAINTEXT) or 9093 (SSL).`,
     );
   }
@@ -224,7 +228,8 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
     return hinted("timeout", timeoutHint(state, ctx));
   }
   if (error instanceof ConnectionClosedError) {
-    if (/might require SASL/.test(message) || (state === "UP" && !ctx.sasl)) {
+    // The connection's hint where it gave one, else what the state suggests.
+    if (error.hint === "sasl-required" || (state === "UP" && !ctx.sasl)) {
       return hinted(
         "sasl-required",
         "The broker closed the connection right after setup without SASL configured: this " +
@@ -232,14 +237,17 @@ export function explainFailure(error: KafkaTransportError, ctx: FailureContext):
           "and --password.",
       );
     }
-    if (state === "APIVERSION_QUERY" && !ctx.tls) {
+    if ((error.hint === "security-protocol" || state === "APIVERSION_QUERY") && !ctx.tls) {
       return hinted(
         "wrong-security-protocol",
         "The broker hung up on the first request: wrong security protocol, most likely a " +
           "TLS (SSL / SASL_SSL) listener; add --tls. (Or a broker older than 0.10.)",
       );
     }
-    if (state === "AUTH_REQ" || state === "AUTH_LEGACY" || state === "AUTH_HANDSHAKE") {
+    if (
+      error.hint === "sasl-credentials" || state === "AUTH_REQ" || state === "AUTH_LEGACY" ||
+      state === "AUTH_HANDSHAKE"
+    ) {
       return hinted(
         "authentication",
         "The broker closed the connection during SASL: check the mechanism and the " +

@@ -6,7 +6,7 @@
  */
 
 import { ConfigError } from "../transport/errors.ts";
-import { FramingError } from "./errors.ts";
+import { type ForeignProtocol, FramingError } from "./errors.ts";
 
 /** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -27,6 +27,21 @@ const EMPTY = new Uint8Array(0);
 
 /** The size prefix an HTTP response starts with: ASCII "HTTP". */
 const HTTP = 0x48545450;
+
+/**
+ * Tells which other protocol a size prefix is the start of. Only run on sizes already out of
+ * range, so a legitimate frame is never misdiagnosed.
+ *
+ * @param size The rejected size prefix.
+ * @returns The protocol, or `null` when the bytes look like none in particular.
+ */
+function foreignProtocol(size: number): ForeignProtocol | null {
+  if (size === HTTP) return "http";
+  const first = size >>> 24;
+  // A TLS record header: content type alert (0x15) or handshake (0x16), then version 3.x.
+  if ((first === 0x15 || first === 0x16) && ((size >>> 12) & 0xfff) === 0x030) return "tls";
+  return null;
+}
 
 /**
  * Turns a chunked byte stream into frame bodies.
@@ -280,7 +295,8 @@ export class FrameDecoder {
    */
   #check(size: number): number {
     if (size >= this.#min && size <= this.#max) return size;
-    const error = new FramingError(this.#describe(size), size);
+    const peer = foreignProtocol(size);
+    const error = new FramingError(this.#describe(size, peer), size, { peer });
     this.#error = error;
     this.#chunks = [];
     this.#head = 0;
@@ -289,22 +305,21 @@ export class FrameDecoder {
   }
 
   /**
-   * Explains a rejected size prefix. Protocol sniffing only runs on sizes already out of range,
-   * so a legitimate frame is never misdiagnosed.
+   * Explains a rejected size prefix.
    *
    * @param size The rejected size prefix.
+   * @param peer The protocol it was recognised as, if any.
    * @returns The error message.
    */
-  #describe(size: number): string {
+  #describe(size: number, peer: ForeignProtocol | null): string {
     const hex = `0x${(size >>> 0).toString(16).padStart(8, "0")}`;
-    if (size === HTTP) {
+    if (peer === "http") {
       return `peer is not a Kafka listener: looks like HTTP (the frame size prefix ${hex} ` +
         `reads "HTTP", the start of an HTTP response): check that the address and port are ` +
         `those of a Kafka listener, not a web server or proxy`;
     }
-    const first = size >>> 24;
-    if ((first === 0x15 || first === 0x16) && ((size >>> 12) & 0xfff) === 0x030) {
-      const record = first === 0x15 ? "alert" : "handshake";
+    if (peer === "tls") {
+      const record = size >>> 24 === 0x15 ? "alert" : "handshake";
       return `peer is not a Kafka listener: looks like TLS — TLS on a plaintext connection? ` +
         `Enable TLS for this listener (the frame size prefix ${hex} is a TLS ${record} record ` +
         `header)`;

@@ -6,6 +6,19 @@
 
 import { type KafkaErrorOptions, KafkaTransportError } from "../transport/errors.ts";
 
+/** Another protocol a peer was recognised as speaking from the bytes where a size prefix was. */
+export type ForeignProtocol =
+  /** An HTTP response: the size prefix reads "HTTP". */
+  | "http"
+  /** A TLS record (alert or handshake): a TLS listener answering plaintext. */
+  | "tls";
+
+/** Options of a {@link FramingError}. */
+export interface FramingErrorOptions extends KafkaErrorOptions {
+  /** The protocol the size prefix was recognised as; `null` (none) by default. */
+  peer?: ForeignProtocol | null;
+}
+
 /**
  * The byte stream cannot be split into Kafka frames: a size prefix is negative, too large, or
  * is really the start of another protocol (HTTP, TLS). Fatal for the connection.
@@ -13,18 +26,24 @@ import { type KafkaErrorOptions, KafkaTransportError } from "../transport/errors
 export class FramingError extends KafkaTransportError {
   /** The size prefix read from the stream. */
   readonly size: number;
+  /**
+   * The protocol the rejected size prefix showed the peer to be speaking instead of Kafka, or
+   * `null` when it looked like no protocol in particular.
+   */
+  readonly peer: ForeignProtocol | null;
 
   /**
    * Creates the error for a rejected size prefix.
    *
    * @param message What was read and what to check.
    * @param size The offending size prefix.
-   * @param options Cause; never retriable on the same listener.
+   * @param options Cause and recognised protocol; never retriable on the same listener.
    */
-  constructor(message: string, size: number, options: KafkaErrorOptions = {}) {
+  constructor(message: string, size: number, options: FramingErrorOptions = {}) {
     super(message, { ...options, retriable: false });
     this.name = "FramingError";
     this.size = size;
+    this.peer = options.peer ?? null;
   }
 }
 

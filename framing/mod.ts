@@ -26,7 +26,13 @@
  */
 
 export { FrameDecoder, type FrameDecoderOptions } from "./decoder.ts";
-export { DecodeError, EncodeError, FramingError } from "./errors.ts";
+export {
+  DecodeError,
+  EncodeError,
+  type ForeignProtocol,
+  FramingError,
+  type FramingErrorOptions,
+} from "./errors.ts";
 export {
   buildFrame,
   readRequestHeader,

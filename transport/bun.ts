@@ -65,11 +65,15 @@ export {
   AbortError,
   ConfigError,
   ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  type ConnectionLossHint,
   ConnectionRefusedError,
   type KafkaErrorOptions,
   KafkaTransportError,
   TimeoutError,
   TlsError,
+  type TlsErrorOptions,
+  type TlsFailureKind,
 } from "./errors.ts";
 
 /** The parts of Bun's `Socket` this adapter uses. */

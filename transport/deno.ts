@@ -34,7 +34,13 @@ import type {
   TlsOptions,
 } from "./conn.ts";
 import { dialFailure, guardDial, guardedConnector, targetOf } from "./dial.ts";
-import { ConfigError, ConnectionClosedError, KafkaTransportError, TimeoutError } from "./errors.ts";
+import {
+  ChainVerificationRequiredError,
+  ConfigError,
+  ConnectionClosedError,
+  KafkaTransportError,
+  TimeoutError,
+} from "./errors.ts";
 import { type Ending, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
@@ -56,13 +62,18 @@ export type {
 // importing only this entry point; they are the same classes as the main entry point's.
 export {
   AbortError,
+  ChainVerificationRequiredError,
   ConfigError,
   ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  type ConnectionLossHint,
   ConnectionRefusedError,
   type KafkaErrorOptions,
   KafkaTransportError,
   TimeoutError,
   TlsError,
+  type TlsErrorOptions,
+  type TlsFailureKind,
 } from "./errors.ts";
 
 /**
@@ -139,7 +150,7 @@ function handshakeFailure(error: unknown, target: string, tls: TlsOptions): Kafk
   }
   const kind = classifyTlsFailure(detail);
   if (tls.dangerouslyDisableVerification && (kind === "untrusted" || kind === "expired")) {
-    return new ConfigError(
+    return new ChainVerificationRequiredError(
       `TLS handshake with ${target} failed (${detail}): dangerouslyDisableVerification can only ` +
         "skip the host name check on Deno; the certificate chain is still verified. Pass the " +
         "broker's CA in caCerts, or run Deno with --unsafely-ignore-certificate-errors (or " +
@@ -478,7 +489,8 @@ async function dial(
  *
  * `tls.dangerouslyDisableVerification` skips the host name check per connection; Deno cannot
  * skip certificate chain verification per connection, so an untrusted chain then fails with a
- * {@link ConfigError} pointing to `--unsafely-ignore-certificate-errors`.
+ * {@link ChainVerificationRequiredError} (a `ConfigError`) pointing to
+ * `--unsafely-ignore-certificate-errors`.
  *
  * Requires `--allow-net`.
  *

@@ -56,17 +56,48 @@ export class ConnectionRefusedError extends KafkaTransportError {
   }
 }
 
+/**
+ * What the state a connection was lost in suggests, as librdkafka hints it (the message carries
+ * the same hint in words).
+ */
+export type ConnectionLossHint =
+  /**
+   * Closed during ApiVersions, the first request: the wrong security protocol (a TLS listener
+   * dialled without TLS?) or a broker older than 0.10.
+   */
+  | "security-protocol"
+  /**
+   * Closed cleanly soon after reaching UP with no SASL configured: the listener probably
+   * requires SASL.
+   */
+  | "sasl-required"
+  /** Closed during SASL authentication: check the mechanism and the credentials. */
+  | "sasl-credentials";
+
+/** Options of a {@link ConnectionClosedError}. */
+export interface ConnectionClosedErrorOptions extends KafkaErrorOptions {
+  /** What the state the connection was lost in suggests; none by default. */
+  hint?: ConnectionLossHint;
+}
+
 /** An established connection was closed or reset by the peer, or by the network. */
 export class ConnectionClosedError extends KafkaTransportError {
+  /**
+   * What the state the connection was lost in suggests about the cause, as recognised by the
+   * broker connection; `undefined` when it suggests nothing.
+   */
+  readonly hint: ConnectionLossHint | undefined;
+
   /**
    * Creates the error.
    *
    * @param message What was happening when the connection went away.
-   * @param options Cause; retriable defaults to `true`.
+   * @param options Cause and hint; retriable defaults to `true`.
    */
-  constructor(message: string, options: KafkaErrorOptions = {}) {
+  constructor(message: string, options: ConnectionClosedErrorOptions = {}) {
     super(message, { retriable: true, ...options });
     this.name = "ConnectionClosedError";
+    this.hint = options.hint;
   }
 }
 
@@ -84,17 +115,45 @@ export class TimeoutError extends KafkaTransportError {
   }
 }
 
+/** What a TLS failure most likely means, as far as the runtime's text tells. */
+export type TlsFailureKind =
+  /** The server's certificate chain does not lead to a trusted CA. */
+  | "untrusted"
+  /** The certificate is valid but not for the name that was verified. */
+  | "hostname"
+  /** The certificate is outside its validity period. */
+  | "expired"
+  /** The server refused this client's certificate, or needs one and got none. */
+  | "client-certificate"
+  /** The peer does not speak TLS: it hung up or answered with something that is not TLS. */
+  | "not-tls"
+  /** Anything else. */
+  | "other";
+
+/** Options of a {@link TlsError}. */
+export interface TlsErrorOptions extends KafkaErrorOptions {
+  /** What the failure was recognised as; `"other"` by default. */
+  kind?: TlsFailureKind;
+}
+
 /** The TLS handshake failed: untrusted certificate, hostname mismatch, or a non-TLS peer. */
 export class TlsError extends KafkaTransportError {
+  /**
+   * What the failure was recognised as, from the runtime's error; `"other"` when the runtime
+   * did not say.
+   */
+  readonly kind: TlsFailureKind;
+
   /**
    * Creates the error.
    *
    * @param message What failed and what to check (CA, server name, listener type).
-   * @param options Cause; retriable defaults to `false`.
+   * @param options Cause and kind; retriable defaults to `false`.
    */
-  constructor(message: string, options: KafkaErrorOptions = {}) {
+  constructor(message: string, options: TlsErrorOptions = {}) {
     super(message, options);
     this.name = "TlsError";
+    this.kind = options.kind ?? "other";
   }
 }
 
@@ -123,6 +182,25 @@ export class ConfigError extends KafkaTransportError {
   constructor(message: string, options: KafkaErrorOptions = {}) {
     super(message, { ...options, retriable: false });
     this.name = "ConfigError";
+  }
+}
+
+/**
+ * `tls.dangerouslyDisableVerification` was set, but the runtime verified the certificate chain
+ * anyway and found it untrusted or expired: Deno can skip only the host name check per
+ * connection. The message says how to trust the broker's CA, or to skip verification for the
+ * whole process.
+ */
+export class ChainVerificationRequiredError extends ConfigError {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed and how to trust the chain or skip its verification.
+   * @param options Cause; never retriable.
+   */
+  constructor(message: string, options: KafkaErrorOptions = {}) {
+    super(message, options);
+    this.name = "ChainVerificationRequiredError";
   }
 }
 

@@ -7,22 +7,7 @@
  * @module
  */
 
-import { TlsError } from "./errors.ts";
-
-/** What a TLS failure most likely means, as far as the runtime's text tells. */
-export type TlsFailureKind =
-  /** The server's certificate chain does not lead to a trusted CA. */
-  | "untrusted"
-  /** The certificate is valid but not for the name that was verified. */
-  | "hostname"
-  /** The certificate is outside its validity period. */
-  | "expired"
-  /** The server refused this client's certificate, or needs one and got none. */
-  | "client-certificate"
-  /** The peer does not speak TLS: it hung up or answered with something that is not TLS. */
-  | "not-tls"
-  /** Anything else. */
-  | "other";
+import { TlsError, type TlsFailureKind } from "./errors.ts";
 
 // Ordered: a client-certificate alert mentions "certificate" too, so it is matched first.
 const PATTERNS: ReadonlyArray<readonly [TlsFailureKind, RegExp]> = [
@@ -75,7 +60,8 @@ export function classifyTlsFailure(detail: string): TlsFailureKind {
  * @param detail The runtime's message, with its error code when it has one.
  * @param cause The runtime's error, kept as `cause`.
  * @param phase Whether the handshake failed or an established session did.
- * @returns The error, its message ending in the hint for its {@link TlsFailureKind}.
+ * @returns The error, its `kind` the {@link TlsFailureKind} guessed and its message ending in
+ *   the hint for it.
  */
 export function tlsFailure(
   target: string,
@@ -85,5 +71,5 @@ export function tlsFailure(
 ): TlsError {
   const kind = classifyTlsFailure(detail);
   const what = phase === "handshake" ? "TLS handshake with" : "TLS session with";
-  return new TlsError(`${what} ${target} failed (${detail}): ${HINTS[kind]}`, { cause });
+  return new TlsError(`${what} ${target} failed (${detail}): ${HINTS[kind]}`, { cause, kind });
 }

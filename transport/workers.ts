@@ -99,11 +99,15 @@ export {
   AbortError,
   ConfigError,
   ConnectionClosedError,
+  type ConnectionClosedErrorOptions,
+  type ConnectionLossHint,
   ConnectionRefusedError,
   type KafkaErrorOptions,
   KafkaTransportError,
   TimeoutError,
   TlsError,
+  type TlsErrorOptions,
+  type TlsFailureKind,
 } from "./errors.ts";
 
 /** Where a Workers socket connects to (`SocketAddress` of `cloudflare:sockets`). */
@@ -277,7 +281,7 @@ function handshakeFailure(error: unknown, target: string, name: string): KafkaTr
     `TLS handshake with ${target} failed (${detail}): the Workers runtime does not say why. ` +
       "Check that the port is a TLS listener (not PLAINTEXT), that the broker's certificate " +
       `chains to a public CA (Workers trust no other) and that it names ${name}`,
-    { cause: error },
+    { cause: error, kind: "other" },
   );
 }
 

@@ -130,6 +130,23 @@ test("a broker that requires SASL closing right after UP gets the SASL hint", as
     err.message,
     /broker might require SASL authentication \(after \d+ ms in state UP\)$/,
   );
+  assert.equal(err.hint, "sasl-required");
+});
+
+test("a broker closing during SaslAuthenticate gets the credentials hint", async () => {
+  await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
+  // ApiVersions, SaslHandshake, then SaslAuthenticate: closed instead of answered.
+  broker.faults.closeOnRequest(3);
+  await using conn = connectionTo(broker, {
+    sasl: plain({ username: "alice", password: "alice-secret" }),
+  });
+  const err = await conn.connect().then(() => null, (e) => e);
+  assert.ok(err instanceof ConnectionClosedError, String(err));
+  assert.match(
+    err.message,
+    /check the SASL mechanism and credentials \(after \d+ ms in state AUTH_REQ\)$/,
+  );
+  assert.equal(err.hint, "sasl-credentials");
 });
 
 test("re-authentication under load: every request answered once, no reconnect", async () => {

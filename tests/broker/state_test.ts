@@ -81,6 +81,7 @@ test("a connection closed during APIVERSION_QUERY carries the security protocol 
     err.message,
     /incorrect security protocol \(TLS listener\?\) or broker version < 0\.10 \(after \d+ ms in state APIVERSION_QUERY\)$/,
   );
+  assert.equal(err.hint, "security-protocol");
 });
 
 test("an HTTP reply is a FramingError that fails queued requests too", async () => {
@@ -91,6 +92,7 @@ test("an HTTP reply is a FramingError that fails queued requests too", async () 
   const err = await conn.connect().then(() => null, (e) => e);
   assert.ok(err instanceof FramingError, String(err));
   assert.match(err.message, /not a Kafka listener: looks like HTTP/);
+  assert.equal(err.peer, "http");
   assert.match(err.message, /\(after \d+ ms in state APIVERSION_QUERY\)$/);
   assert.equal(await queued, err);
 });
@@ -103,6 +105,7 @@ test("garbage in a reply's size prefix fails the connection with FramingError", 
   broker.faults.garbage();
   const err = await conn.send(Echo, 1).then(() => null, (e) => e);
   assert.ok(err instanceof FramingError, String(err));
+  assert.equal(err.peer, null);
   assert.equal(conn.state, "DOWN");
 });
 

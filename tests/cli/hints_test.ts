@@ -12,6 +12,7 @@ import { DecodeError, FramingError } from "../../framing/errors.ts";
 import { KafkaProtocolError } from "../../protocol/errors.ts";
 import { AuthenticationError } from "../../sasl/mechanism.ts";
 import {
+  ChainVerificationRequiredError,
   ConfigError,
   ConnectionClosedError,
   ConnectionRefusedError,
@@ -44,6 +45,7 @@ test("explainFailure() maps each error class to its category and exit code", () 
       new ConnectionClosedError(
         "Connection to h:9092 closed by the broker: incorrect security protocol (TLS listener?) " +
           "or broker version < 0.10 (after 3 ms in state APIVERSION_QUERY)",
+        { hint: "security-protocol" },
       ),
       plaintext,
       "wrong-security-protocol",
@@ -54,6 +56,7 @@ test("explainFailure() maps each error class to its category and exit code", () 
       new ConnectionClosedError(
         "Connection to h:9092 closed by the broker: broker might require SASL authentication " +
           "(after 5 ms in state UP)",
+        { hint: "sasl-required" },
       ),
       plaintext,
       "sasl-required",
@@ -68,7 +71,9 @@ test("explainFailure() maps each error class to its category and exit code", () 
       /closed the connection/,
     ],
     [
-      new ConnectionClosedError("closed (after 2 ms in state AUTH_REQ)"),
+      new ConnectionClosedError("closed (after 2 ms in state AUTH_REQ)", {
+        hint: "sasl-credentials",
+      }),
       { ...plaintext, sasl: true },
       "authentication",
       ExitCode.AUTHENTICATION,
@@ -78,6 +83,7 @@ test("explainFailure() maps each error class to its category and exit code", () 
       new TlsError(
         "handshake failed: the peer is not speaking TLS: connecting to a PLAINTEXT " +
           "listener with TLS?",
+        { kind: "not-tls" },
       ),
       withTls,
       "tls-to-plaintext",
@@ -95,21 +101,27 @@ test("explainFailure() maps each error class to its category and exit code", () 
       /drop --tls/,
     ],
     [
-      new TlsError("certificate verify failed: UnknownIssuer"),
+      new TlsError("certificate verify failed: UnknownIssuer", { kind: "untrusted" }),
       withTls,
       "tls",
       ExitCode.TLS,
       /check --ca/,
     ],
     [
-      new FramingError('peer is not a Kafka listener: looks like HTTP (reads "HTTP")', 0x48545450),
+      new FramingError(
+        'peer is not a Kafka listener: looks like HTTP (reads "HTTP")',
+        0x48545450,
+        { peer: "http" },
+      ),
       plaintext,
       "not-kafka",
       ExitCode.PROTOCOL,
       /h:9092 is not a Kafka listener \(it answered like an HTTP server\)/,
     ],
     [
-      new FramingError("peer is not a Kafka listener: looks like TLS — TLS on a plaintext", 1),
+      new FramingError("peer is not a Kafka listener: looks like TLS — TLS on a plaintext", 1, {
+        peer: "tls",
+      }),
       plaintext,
       "wrong-security-protocol",
       ExitCode.TLS,
@@ -119,7 +131,7 @@ test("explainFailure() maps each error class to its category and exit code", () 
       new ConnectionClosedError(
         "Connection to h:9092 lost: TLS session failed (alert: BadCertificate): the server " +
           "rejected the client certificate or requires one (after 3 ms in state APIVERSION_QUERY)",
-        { cause: new TlsError("alert: BadCertificate") },
+        { cause: new TlsError("alert: BadCertificate", { kind: "client-certificate" }) },
       ),
       withTls,
       "tls",
@@ -196,7 +208,7 @@ test("explainFailure() prefers the state the probe saw over the message's suffix
 });
 
 test("explainFailure() puts Deno's chain check under --insecure-skip-verify in the probe's terms", () => {
-  const error = new ConfigError(
+  const error = new ChainVerificationRequiredError(
     "TLS handshake with h:9093 failed (UnknownIssuer): dangerouslyDisableVerification can only " +
       "skip the host name check on Deno; the certificate chain is still verified.",
   );
@@ -205,4 +217,123 @@ test("explainFailure() puts Deno's chain check under --insecure-skip-verify in t
   assert.equal(hint.exitCode, ExitCode.TLS);
   assert.match(hint.hint, /--insecure-skip-verify skips only the host name check: pass --ca/);
   assert.match(hint.hint, /--unsafely-ignore-certificate-errors/);
+});
+
+test("explainFailure() goes by the typed fields, whatever the message says", () => {
+  const clientCert = /requires a client certificate \(mutual TLS\).*--cert and --key/;
+  // Reworded messages with the field set: still recognised.
+  const recognised: [KafkaTransportError, FailureContext, string, RegExp][] = [
+    [new TlsError("reworded", { kind: "not-tls" }), withTls, "tls-to-plaintext", /drop --tls/],
+    [new TlsError("reworded", { kind: "client-certificate" }), withTls, "tls", clientCert],
+    [
+      new ConnectionClosedError("reworded", {
+        cause: new TlsError("reworded", { kind: "client-certificate" }),
+      }),
+      withTls,
+      "tls",
+      clientCert,
+    ],
+    [
+      new FramingError("reworded", 0x16030100, { peer: "tls" }),
+      plaintext,
+      "wrong-security-protocol",
+      /answered with TLS/,
+    ],
+    [
+      new FramingError("reworded", 0x48545450, { peer: "http" }),
+      plaintext,
+      "not-kafka",
+      /answered like an HTTP server/,
+    ],
+    [
+      new ConnectionClosedError("reworded", { hint: "security-protocol" }),
+      plaintext,
+      "wrong-security-protocol",
+      /wrong security protocol/,
+    ],
+    [
+      new ConnectionClosedError("reworded", { hint: "sasl-required" }),
+      plaintext,
+      "sasl-required",
+      /add --sasl-mechanism/,
+    ],
+    [
+      new ConnectionClosedError("reworded", { hint: "sasl-credentials" }),
+      { ...plaintext, sasl: true },
+      "authentication",
+      /during SASL/,
+    ],
+    [new ChainVerificationRequiredError("reworded"), withTls, "tls", /--insecure-skip-verify/],
+  ];
+  for (const [error, ctx, kind, hint] of recognised) {
+    const explained = explainFailure(error, ctx);
+    assert.equal(explained.kind, kind, `${error.name} expected as ${kind}`);
+    assert.match(explained.hint, hint, `${error.name} expected as ${kind}`);
+  }
+  // The old keywords in the message, without the field: not recognised.
+  const unrecognised: [KafkaTransportError, FailureContext, string, RegExp][] = [
+    [
+      new TlsError("not speaking TLS: connecting to a PLAINTEXT listener with TLS?"),
+      withTls,
+      "tls",
+      /check --ca/,
+    ],
+    [
+      new TlsError("the server rejected the client certificate or requires one"),
+      withTls,
+      "tls",
+      /check --ca/,
+    ],
+    [
+      new FramingError("peer is not a Kafka listener: looks like TLS", 0x16030100),
+      plaintext,
+      "not-kafka",
+      /is not a Kafka listener: check the port/,
+    ],
+    [
+      new FramingError("peer is not a Kafka listener: looks like HTTP", 0x48545450),
+      plaintext,
+      "not-kafka",
+      /is not a Kafka listener: check the port/,
+    ],
+    [
+      new ConnectionClosedError("closed by the broker: broker might require SASL authentication"),
+      plaintext,
+      "closed",
+      /check its log/,
+    ],
+    [
+      new ConnectionClosedError("closed: incorrect security protocol (TLS listener?)"),
+      plaintext,
+      "closed",
+      /check its log/,
+    ],
+    [
+      new ConnectionClosedError("closed: check the SASL mechanism and credentials"),
+      { ...plaintext, sasl: true },
+      "closed",
+      /check its log/,
+    ],
+    [
+      new ConfigError("dangerouslyDisableVerification can only skip the host name check"),
+      withTls,
+      "usage",
+      /A setting was refused/,
+    ],
+  ];
+  for (const [error, ctx, kind, hint] of unrecognised) {
+    const explained = explainFailure(error, ctx);
+    assert.equal(explained.kind, kind, error.message);
+    assert.match(explained.hint, hint, error.message);
+  }
+});
+
+test("the typed fields default to recognising nothing", () => {
+  assert.equal(new TlsError("x").kind, "other");
+  assert.equal(new FramingError("x", -1).peer, null);
+  assert.equal(new ConnectionClosedError("x").hint, undefined);
+  const chain = new ChainVerificationRequiredError("x");
+  assert.ok(chain instanceof ConfigError);
+  assert.equal(chain.name, "ChainVerificationRequiredError");
+  assert.equal(chain.retriable, false);
 });

@@ -282,6 +282,7 @@ test("FrameDecoder rejects negative sizes and sizes below minFrameSize", () => {
   negative.push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
   const error = throwsFraming(() => negative.next(), "Invalid frame size -1 (allowed 0..");
   assert.equal(error.size, -1);
+  assert.equal(error.peer, null);
 
   const small = new FrameDecoder({ minFrameSize: 4 });
   small.push(new Uint8Array([0, 0, 0, 3, 1, 2, 3]));
@@ -303,13 +304,14 @@ test("FrameDecoder recognises an HTTP reply", () => {
     "peer is not a Kafka listener: looks like HTTP (",
   );
   assert.equal(error.size, 0x48545450);
+  assert.equal(error.peer, "http");
 
   const bytewise = new FrameDecoder();
   bytewise.push(http.slice(0, 1));
   assert.equal(bytewise.next(), null);
   bytewise.push(http.slice(1, 2));
   bytewise.push(http.slice(2, 4));
-  throwsFraming(() => bytewise.next(), "looks like HTTP");
+  assert.equal(throwsFraming(() => bytewise.next(), "looks like HTTP").peer, "http");
 });
 
 test("FrameDecoder recognises TLS alert and handshake records", () => {
@@ -321,17 +323,19 @@ test("FrameDecoder recognises TLS alert and handshake records", () => {
   for (const record of records) {
     const d = new FrameDecoder();
     d.push(new Uint8Array(record));
-    throwsFraming(
+    const error = throwsFraming(
       () => d.next(),
       "peer is not a Kafka listener: looks like TLS — TLS on a plaintext connection? " +
         "Enable TLS for this listener",
     );
+    assert.equal(error.peer, "tls");
   }
   // 0x16 0x03 followed by a byte that is no TLS length is just a bad size.
   const other = new FrameDecoder();
   other.push(new Uint8Array([0x16, 0x03, 0x90, 0x00]));
   const error = throwsFraming(() => other.next(), "Invalid frame size");
   assert.ok(!error.message.includes("TLS"));
+  assert.equal(error.peer, null);
 });
 
 test("FrameDecoder never sniffs protocols in sizes that are within the limit", () => {
@@ -382,6 +386,9 @@ test("FrameDecoder only ever throws FramingError on garbage (fast-check)", () =>
         }
         if (failure === null) return;
         assert.ok(failure instanceof FramingError, `unexpected ${failure}`);
+        // The field says what the message says.
+        const named = /looks like (HTTP|TLS)/.exec(failure.message)?.[1].toLowerCase() ?? null;
+        assert.equal(failure.peer, named);
         assert.throws(() => d.next(), (e) => e === failure);
       },
     ),

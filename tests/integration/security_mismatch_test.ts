@@ -7,13 +7,15 @@
 import assert from "node:assert/strict";
 import type { BrokerConnectionOptions } from "../../broker/options.ts";
 import type { BrokerState } from "../../broker/state.ts";
-import { FramingError } from "../../framing/errors.ts";
+import { type ForeignProtocol, FramingError } from "../../framing/errors.ts";
 import { Metadata } from "../../protocol/metadata.ts";
 import { AuthenticationError } from "../../sasl/mechanism.ts";
 import {
   ConnectionClosedError,
+  type ConnectionLossHint,
   type KafkaTransportError,
   TlsError,
+  type TlsFailureKind,
 } from "../../transport/errors.ts";
 import type { KafkaListener } from "./fixture.ts";
 import { describeChanges, kafkaTest, mechanism, openConnection, withKafka } from "./real_broker.ts";
@@ -28,6 +30,11 @@ interface Expected {
   failedIn: BrokerState;
   /** Whether the error says that retrying can help. */
   retriable: boolean;
+  /**
+   * What the error's typed field says was recognised: `TlsError.kind`, `FramingError.peer`
+   * or `ConnectionClosedError.hint`, whichever its class has.
+   */
+  recognised: { kind?: TlsFailureKind; peer?: ForeignProtocol | null; hint?: ConnectionLossHint };
 }
 
 /**
@@ -51,6 +58,12 @@ async function expectFailure(
   assert.ok(error instanceof expected.type, `${error}\n${log}`);
   assert.match(error.message, expected.hint, log);
   assert.equal(error.retriable, expected.retriable, error.message);
+  const recognised = {
+    ...(error instanceof TlsError ? { kind: error.kind } : {}),
+    ...(error instanceof FramingError ? { peer: error.peer } : {}),
+    ...(error instanceof ConnectionClosedError ? { hint: error.hint } : {}),
+  };
+  assert.deepEqual(recognised, expected.recognised, error.message);
   assert.ok(
     error.message.endsWith(`in state ${expected.failedIn})`),
     `${error.message}\n${log}`,
@@ -72,6 +85,7 @@ withKafka((kafka) => {
         hint: /not signed by a trusted CA: check caCerts/,
         failedIn: "SSL_HANDSHAKE",
         retriable: false,
+        recognised: { kind: "untrusted" },
       }),
   );
 
@@ -83,6 +97,7 @@ withKafka((kafka) => {
         hint: /wrong\.example[\s\S]*check serverName/,
         failedIn: "SSL_HANDSHAKE",
         retriable: false,
+        recognised: { kind: "hostname" },
       }),
   );
 
@@ -101,6 +116,7 @@ withKafka((kafka) => {
       hint: /looks like TLS[\s\S]*Enable TLS for this listener/,
       failedIn: "APIVERSION_QUERY",
       retriable: false,
+      recognised: { peer: "tls" },
     }));
 
   kafkaTest(
@@ -112,6 +128,7 @@ withKafka((kafka) => {
         hint: /not speaking TLS: connecting to a PLAINTEXT listener with TLS\?/,
         failedIn: "SSL_HANDSHAKE",
         retriable: false,
+        recognised: { kind: "not-tls" },
       }),
   );
 
@@ -122,6 +139,7 @@ withKafka((kafka) => {
       hint: /closed by the broker: broker might require SASL authentication/,
       failedIn: "UP",
       retriable: true,
+      recognised: { hint: "sasl-required" },
     }));
 
   kafkaTest(
@@ -132,6 +150,7 @@ withKafka((kafka) => {
         hint: /ILLEGAL_SASL_STATE[\s\S]*does not accept SASL/,
         failedIn: "AUTH_HANDSHAKE",
         retriable: false,
+        recognised: {},
       }),
   );
 
@@ -143,6 +162,7 @@ withKafka((kafka) => {
       hint: /rejected the client certificate or requires one: check cert and key/,
       failedIn: "APIVERSION_QUERY",
       retriable: false,
+      recognised: { kind: "client-certificate" },
     }));
 
   kafkaTest(
@@ -159,6 +179,7 @@ withKafka((kafka) => {
         hint: /rejected the client certificate or requires one: check cert and key/,
         failedIn: "APIVERSION_QUERY",
         retriable: false,
+        recognised: { kind: "client-certificate" },
       }),
   );
 });

@@ -281,6 +281,7 @@ test("bun adapter (fake): an untrusted certificate fails the dial with TlsError"
   const error = await dial.catch((e) => e);
   assert.ok(error instanceof TlsError);
   assert.match(error.message, /check caCerts/);
+  assert.equal(error.kind, "untrusted");
   assert.equal(socket.closed, true);
 });
 
@@ -307,6 +308,7 @@ test("bun adapter (fake): dangerouslyDisableVerification waves through certifica
   const error = await plain.catch((e) => e);
   assert.ok(error instanceof TlsError);
   assert.match(error.message, /PLAINTEXT listener/);
+  assert.equal(error.kind, "not-tls");
 });
 
 test("bun adapter (fake): a close during the handshake gets the PLAINTEXT hint", async () => {
@@ -318,6 +320,7 @@ test("bun adapter (fake): a close during the handshake gets the PLAINTEXT hint",
   const error = await dial.catch((e) => e);
   assert.ok(error instanceof TlsError);
   assert.match(error.message, /PLAINTEXT listener/);
+  assert.equal(error.kind, "not-tls");
 });
 
 test("bun adapter (fake): a timed-out dial terminates the socket that opens late", async () => {

@@ -44,9 +44,12 @@ test("tlsFailure() names the target, the detail and the hint, keeping the cause"
   assert.ok(error instanceof TlsError);
   assert.equal(error.retriable, false);
   assert.equal(error.cause, cause);
+  assert.equal(error.kind, "not-tls");
   assert.match(error.message, /^TLS handshake with localhost:9093 failed \(UnexpectedEof/);
   assert.match(error.message, /PLAINTEXT listener with TLS\?/);
   assert.match(tlsFailure("h:1", "UnknownIssuer", null).message, /check caCerts/);
   assert.match(tlsFailure("h:1", "not valid for name", null).message, /check serverName/);
   assert.match(tlsFailure("h:1", "alert: BadCertificate", null, "session").message, /^TLS session/);
+  // The kind is the classification of the same text.
+  for (const [detail, kind] of CASES) assert.equal(tlsFailure("h:1", detail, null).kind, kind);
 });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import type { Conn, Listener, TlsOptions } from "../../transport/conn.ts";
-import { AbortError, ConfigError, TimeoutError, TlsError } from "../../transport/errors.ts";
+import {
+  AbortError,
+  ChainVerificationRequiredError,
+  ConfigError,
+  TimeoutError,
+  TlsError,
+} from "../../transport/errors.ts";
 import { testCerts } from "../fixtures/certs.ts";
 import { adapter, assertSameBytes, echo, readExactly } from "./loopback.ts";
 
@@ -76,6 +82,7 @@ test(`${name}: a host name mismatch is rejected at connect time with a serverNam
     const error = await dialError(port, { caCerts: [certs.ca], serverName: "wrong.example" });
     assert.ok(error instanceof TlsError, `got ${error}`);
     assert.match(error.message, /check serverName/);
+    assert.equal(error.kind, "hostname");
     assert.equal(error.retriable, false);
   });
 });
@@ -85,6 +92,7 @@ test(`${name}: an untrusted CA is rejected at connect time with a caCerts hint`,
     const error = await dialError(port, { caCerts: [certs.otherCa], serverName: "localhost" });
     assert.ok(error instanceof TlsError, `got ${error}`);
     assert.match(error.message, /check caCerts/);
+    assert.equal(error.kind, "untrusted");
   });
 });
 
@@ -99,6 +107,7 @@ test(`${name}: TLS to a plaintext listener fails with the PLAINTEXT hint`, async
     const error = await dialError(listener.addr.port, { caCerts: [certs.ca] }, "localhost");
     assert.ok(error instanceof TlsError, `got ${error}`);
     assert.match(error.message, /PLAINTEXT listener with TLS\?/);
+    assert.equal(error.kind, "not-tls");
   } finally {
     await served;
     listener.close();
@@ -213,6 +222,7 @@ if (name === "bun") {
       }).catch((e) => e);
       assert.ok(error instanceof TlsError, `got ${error}`);
       assert.match(error.message, /client certificate/);
+      assert.equal(error.kind, "client-certificate");
     } finally {
       listener.close();
       await serving;
@@ -238,7 +248,8 @@ if (name === "deno") {
   test("deno: dangerouslyDisableVerification with an untrusted chain explains the CLI flag", async () => {
     await withTlsEcho(async (port) => {
       const error = await dialError(port, { dangerouslyDisableVerification: true }, "localhost");
-      assert.ok(error instanceof ConfigError, `got ${error}`);
+      assert.ok(error instanceof ChainVerificationRequiredError, `got ${error}`);
+      assert.ok(error instanceof ConfigError);
       assert.match(error.message, /--unsafely-ignore-certificate-errors/);
     });
   });
@@ -337,6 +348,7 @@ if (name === "deno") {
         .catch((e) => e);
       assert.ok(error instanceof TlsError, `got ${error}`);
       assert.match(error.message, /check caCerts/);
+      assert.equal(error.kind, "untrusted");
 
       const again = await connector({ host: "127.0.0.1", port });
       try {

@@ -412,6 +412,7 @@ test("workers adapter (fake): a failed TLS handshake is a TlsError saying what t
   const error = await dial.catch((e) => e);
   assert.ok(error instanceof TlsError, String(error));
   assert.match(error.message, /not PLAINTEXT.*public CA.*names 127\.0\.0\.1/);
+  assert.equal(error.kind, "other", "the runtime did not say why");
   assert.equal(tlsSocket.closeCalls, 1);
   // A runtime that says why gets the shared hints.
   const fake2 = fakeConnect();
@@ -422,6 +423,7 @@ test("workers adapter (fake): a failed TLS handshake is a TlsError saying what t
   const hinted = await dial2.catch((e) => e);
   assert.ok(hinted instanceof TlsError);
   assert.match(hinted.message, /not signed by a trusted CA/);
+  assert.equal(hinted.kind, "untrusted");
 });
 
 test("workers adapter (fake): a runtime refusing expectedServerHostname is a ConfigError", async () => {
