@@ -44,37 +44,8 @@ import { ConfigError, ConnectionClosedError, KafkaTransportError } from "./error
 import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
-// Re-exported so that this entry point documents (and users can name) the types its API
-// refers to; they are the same as the main entry point's.
-export type { Clock, TimerHandle } from "./clock.ts";
-export type {
-  Conn,
-  ConnectOptions,
-  Connector,
-  Listener,
-  ListenFn,
-  ListenOptions,
-  NetAddr,
-  Readable,
-  TlsOptions,
-  Writable,
-} from "./conn.ts";
-// The error classes this adapter rejects with, as values so that `instanceof` works for code
-// importing only this entry point; they are the same classes as the main entry point's.
-export {
-  AbortError,
-  ConfigError,
-  ConnectionClosedError,
-  type ConnectionClosedErrorOptions,
-  type ConnectionLossHint,
-  ConnectionRefusedError,
-  type KafkaErrorOptions,
-  KafkaTransportError,
-  TimeoutError,
-  TlsError,
-  type TlsErrorOptions,
-  type TlsFailureKind,
-} from "./errors.ts";
+// The seam types and error classes every adapter entry point shares (see that module).
+export * from "./adapter_exports.ts";
 
 /** The parts of Bun's `Socket` this adapter uses. */
 export interface BunSocketLike {

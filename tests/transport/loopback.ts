@@ -102,19 +102,3 @@ export async function echo(conn: Conn): Promise<void> {
     conn.close();
   }
 }
-
-/**
- * Compares byte arrays without printing megabytes on failure.
- *
- * @param actual What arrived.
- * @param expected What was sent.
- * @param what Names the payload in the message.
- */
-export function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: first difference at byte ${i}: ${actual[i]} !== ${expected[i]}`);
-    }
-  }
-}

@@ -9,7 +9,8 @@ import {
   TlsError,
 } from "../../transport/errors.ts";
 import { testCerts } from "../fixtures/certs.ts";
-import { adapter, assertSameBytes, echo, readExactly } from "./loopback.ts";
+import { adapter, echo, readExactly } from "./loopback.ts";
+import { assertSameBytes } from "../fixtures/bytes.ts";
 
 const { connector, listen, name } = adapter;
 const certs = testCerts();

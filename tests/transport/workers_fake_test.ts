@@ -19,6 +19,7 @@ import {
   TimeoutError,
   TlsError,
 } from "../../transport/errors.ts";
+import { assertSameBytes, concatBytes } from "../fixtures/bytes.ts";
 import { FakeClock, settle, track } from "../fixtures/fake_clock.ts";
 
 /** How the fake socket's readable side is built. */
@@ -168,23 +169,6 @@ function bytes(n: number, seed = 0): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i + seed) & 0xff);
 }
 
-/** Compares byte arrays with a short message: assert's diff of large arrays takes minutes. */
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const at = actual.findIndex((b, i) => b !== expected[i]);
-  assert.equal(at, -1, `${what}: first difference at byte ${at}`);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 test("workers adapter (fake): a plain dial, a round trip and an idempotent close", async () => {
   const { fake, socket, conn } = await connected({ noDelay: false, keepAlive: true });
   assert.deepEqual(fake.dials[0].address, { hostname: "127.0.0.1", port: 9092 });
@@ -239,7 +223,7 @@ for (const mode of ["bytes", "default"] as const) {
     const chunks: Uint8Array[] = [];
     for (let c = await conn.read(); c !== null; c = await conn.read()) chunks.push(c);
     // Compared after the last read: no chunk changed when later ones arrived.
-    assertSameBytes(concat(chunks), big, "bulk transfer");
+    assertSameBytes(concatBytes(chunks), big, "bulk transfer");
     if (mode === "bytes") {
       assert.ok(chunks.length >= 5, `${chunks.length} reads`);
       assert.ok(chunks.every((c) => c.length <= 64 * 1024));
