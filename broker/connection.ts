@@ -198,17 +198,28 @@ function startWrite(conn: Conn, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * The error for a request whose body failed to encode. Our codecs throw typed errors naming the
- * field; anything else (a `TypeError` from a missing field, a throwing `encodeBody`) means the
- * request value does not fit the API's layout, which is the caller's to fix.
+ * The error for a request value that failed to encode (or to be looked at before queueing). Our
+ * codecs throw typed errors naming the field; anything else (a `TypeError` from a missing field,
+ * a throwing `encodeBody`) means the request value does not fit the API's layout, which is the
+ * caller's to fix.
+ *
+ * @param error What was thrown.
+ * @param what What was being done, e.g. "Encoding Produce v11 request".
+ * @param apiName The API's name.
+ * @param fromSend Whether the value came through `send()` (else `request()`'s `encodeBody`).
+ * @returns The typed error.
  */
-function encodeFailure(error: unknown, p: Pending): KafkaTransportError {
+function encodeFailure(
+  error: unknown,
+  what: string,
+  apiName: string,
+  fromSend: boolean,
+): KafkaTransportError {
   if (error instanceof KafkaTransportError) return error;
   const detail = error instanceof Error ? error.message : String(error);
-  const source = p.api !== null ? "request value passed to send()" : "encodeBody of request()";
+  const source = fromSend ? "request value passed to send()" : "encodeBody of request()";
   return new ConfigError(
-    `Encoding ${p.apiName} v${p.apiVersion} request failed: ${detail} — check the ${source} ` +
-      `against the ${p.apiName} request layout`,
+    `${what} failed: ${detail} — check the ${source} against the ${apiName} request layout`,
     { cause: error },
   );
 }
@@ -487,12 +498,14 @@ export class BrokerConnection implements AsyncDisposable {
       );
     }
     let version = -1;
-    if (this.#brokerApis !== null) {
-      try {
-        version = this.selectVersion(api);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    let expectResponse: boolean;
+    try {
+      if (this.#brokerApis !== null) version = this.selectVersion(api);
+      expectResponse = options.expectResponse ?? api.expectsResponse?.(request) ?? true;
+    } catch (error) {
+      return Promise.reject(
+        encodeFailure(error, `Preparing a ${api.name} request`, api.name, true),
+      );
     }
     return this.#submit<Res>(
       api.key,
@@ -503,7 +516,7 @@ export class BrokerConnection implements AsyncDisposable {
       api as ApiSpec<unknown, unknown>,
       request,
       null,
-      options.expectResponse ?? api.expectsResponse?.(request) ?? true,
+      expectResponse,
       options.timeoutMs,
       options.signal,
     );
@@ -941,7 +954,8 @@ export class BrokerConnection implements AsyncDisposable {
       this.#encodeInto(w, p, id);
     } catch (error) {
       w.truncate(start);
-      this.#settle(p, encodeFailure(error, p), undefined);
+      const what = `Encoding ${p.apiName} v${p.apiVersion} request`;
+      this.#settle(p, encodeFailure(error, what, p.apiName, p.api !== null), undefined);
       return false;
     }
     // A 31-bit counter that wraps, never resets per connection: ids stay positive int32s.
@@ -1191,8 +1205,12 @@ export class BrokerConnection implements AsyncDisposable {
       }
     }
     if (teardown !== null) this.#fail(teardown);
-    // Deadlines that remain re-arm the timer; a failure may have re-queued nothing new.
-    if (next < Infinity) this.#armRequestTimer(next);
+    // Deadlines that remain re-arm the timer. The teardown settled what was in flight, so
+    // `next` may belong to a settled request: re-arm only while something still waits (an
+    // early firing then just re-arms for the real next deadline).
+    const waiting = this.#outstanding > 0 || this.#inFlight.size > 0 ||
+      this.#setupQueue.length > 0;
+    if (next < Infinity && waiting) this.#armRequestTimer(next);
   };
 
   #setupTimeoutError(p: Pending, where: string): KafkaTransportError {
@@ -1490,8 +1508,12 @@ export class BrokerConnection implements AsyncDisposable {
     this.#conn = null;
     this.#channel = null;
     if (conn !== null) closeQuietly(conn, quiet ? undefined : error);
-    // A write still pending on the old connection may yet read its buffer: start a new one.
-    if (this.#writing) this.#out = new Writer(OUT_CAPACITY);
+    // A write still pending on the old connection may yet read its buffer, and a buffer grown
+    // by large requests need not outlive the connection: start a new one in either case.
+    if (this.#writing || this.#out.capacity > OUT_KEEP_LIMIT) {
+      this.#out = new Writer(OUT_CAPACITY);
+      this.#outSmallBatches = 0;
+    }
     this.#writing = false;
     this.#established = false;
     this.#setupReplyPending = false;
@@ -1605,7 +1627,9 @@ export class BrokerConnection implements AsyncDisposable {
    */
   #lostError(cause: KafkaTransportError | null): KafkaTransportError {
     const now = this.#o.clock.now();
-    if (cause === null && this.#state === BrokerState.AUTH_LEGACY) {
+    // Only a hang-up while a token awaits its answer is the refusal: after the broker's last
+    // token the authentication succeeded, and a close then is an ordinary loss.
+    if (cause === null && this.#state === BrokerState.AUTH_LEGACY && this.#legacyWaiter !== null) {
       // Brokers without SaslAuthenticate have no error reply: hanging up is how they refuse
       // the credentials, so a clean close here is an authentication failure, not retried.
       return new AuthenticationError(

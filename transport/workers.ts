@@ -464,7 +464,10 @@ class WorkersConn implements Conn {
     const writer = this.#writer;
     while (this.#queued.length > 0 && this.#ending === null) {
       const desired = writer.desiredSize;
-      if (desired === null || desired <= 0) {
+      // Wait only with a write outstanding, for `ready` or for that write to finish (which
+      // pumps again): a writable whose high-water mark is 0 reports no room even while empty,
+      // and its `ready` may not settle until it is written to again.
+      if ((desired === null || desired <= 0) && this.#handed.size > 0) {
         if (!this.#waitingReady) {
           this.#waitingReady = true;
           writer.ready.then(
@@ -490,7 +493,9 @@ class WorkersConn implements Conn {
       }
       done.then(
         () => {
-          if (this.#handed.delete(pending)) pending.resolve();
+          if (!this.#handed.delete(pending)) return;
+          pending.resolve();
+          if (this.#handed.size === 0) this.#pump();
         },
         (error) => {
           if (!this.#handed.delete(pending)) return;

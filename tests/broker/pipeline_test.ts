@@ -5,6 +5,7 @@ import { BrokerConnection } from "../../broker/connection.ts";
 import { QueueFullError } from "../../broker/errors.ts";
 import { DecodeError } from "../../framing/errors.ts";
 import { Writer } from "../../framing/writer.ts";
+import { Produce, type ProduceRequest } from "../../protocol/produce.ts";
 import { AbortError, ConfigError, KafkaTransportError } from "../../transport/errors.ts";
 import type { Conn, Connector } from "../../transport/conn.ts";
 import { SettlingFakeClock } from "../fixtures/fake_clock.ts";
@@ -261,4 +262,15 @@ test("a Conn whose write throws synchronously fails the connection with a typed 
   assert.ok(error instanceof KafkaTransportError, String(error));
   assert.match(error.message, /Writing to the broker: socket is gone/);
   assert.equal(conn.state, "DOWN");
+});
+
+test("send() with a request value its codec cannot even look at rejects, never throws", async () => {
+  await using broker = await MockBroker.start();
+  await using conn = connectionTo(broker);
+  const call = () => conn.send(Produce, undefined as unknown as ProduceRequest);
+  let result: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => void (result = call().catch((e) => e)));
+  const error = await result;
+  assert.ok(error instanceof ConfigError, String(error));
+  assert.match(error.message, /^Preparing a Produce request failed: .* check the request value/);
 });

@@ -4,6 +4,7 @@ import { MockBroker } from "../../testing/mod.ts";
 import { plain, scramSha256 } from "../../sasl/mod.ts";
 import { AuthenticationError } from "../../sasl/mechanism.ts";
 import { ConnectionClosedError } from "../../transport/errors.ts";
+import type { Connector } from "../../transport/conn.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 
@@ -187,4 +188,42 @@ test("re-authentication under load: every request answered once, no reconnect", 
     "AUTH_REQ",
     "UP",
   ]);
+});
+
+test("legacy SASL: a close after the broker's last token is an ordinary loss, retried", async () => {
+  await using broker = await MockBroker.start({
+    sasl: { mechanisms: ["PLAIN"], users, legacy: true },
+  });
+  serveEcho(broker);
+  // The first connection ends right after the broker's reply to the PLAIN token (success).
+  let dials = 0;
+  const connector: Connector = async (options) => {
+    const inner = await broker.connector(options);
+    const cutAfterAuth = dials++ === 0;
+    let frames = 0;
+    return {
+      read: async () => {
+        const chunk = await inner.read();
+        // ApiVersions, SaslHandshake v0, then the (empty) token reply: end the stream there.
+        if (cutAfterAuth && chunk !== null && ++frames === 3) {
+          queueMicrotask(() => inner.close());
+        }
+        return chunk;
+      },
+      write: (bytes) => inner.write(bytes),
+      close: (reason) => inner.close(reason),
+      closed: inner.closed,
+      localAddr: inner.localAddr,
+      remoteAddr: inner.remoteAddr,
+      secure: inner.secure,
+      setNoDelay: (on) => inner.setNoDelay(on),
+      setKeepAlive: (on) => inner.setKeepAlive(on),
+    };
+  };
+  await using conn = connectionTo(broker, {
+    connector,
+    sasl: plain({ username: "alice", password: "alice-secret" }),
+  });
+  assert.equal(await conn.send(Echo, 5), 5);
+  assert.equal(dials, 2, "the lost connection was redialled, not failed as a refusal");
 });

@@ -239,3 +239,20 @@ test("queued requests expire each at its own deadline, whatever order their time
   assert.equal(conn.stats().queued, 0);
   assert.equal(conn.stats().requestsTimedOut, 4);
 });
+
+test("a timeout that tears the connection down leaves no request timer behind", async () => {
+  await using broker = await MockBroker.start();
+  broker.handle(Echo, () => NO_REPLY);
+  const clock = new FakeClock();
+  await using conn = connectionTo(broker, { clock, requestTimeoutMs: 3000 });
+  await conn.connect();
+  const idle = clock.pending;
+  // A times out first and tears the connection down; B, in flight too, fails with it.
+  const a = track(conn.send(Echo, 1, { timeoutMs: 100 }));
+  const b = track(conn.send(Echo, 2));
+  await clock.advance(100);
+  assert.ok(a.error instanceof RequestTimeoutError, String(a.error));
+  assert.ok(b.error instanceof TimeoutError, String(b.error));
+  assert.equal(conn.state, "DOWN");
+  assert.equal(clock.pending, idle, `timers left: ${clock.delays}`);
+});

@@ -47,7 +47,7 @@ class FakeSocket implements WorkersSocketLike {
   #open = Promise.withResolvers<WorkersSocketInfo>();
   #close = Promise.withResolvers<void>();
 
-  constructor(readonly mode: ReadMode = "bytes") {
+  constructor(readonly mode: ReadMode = "bytes", highWaterMark = 1) {
     let controller!: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController;
     this.readable = mode === "bytes"
       ? new ReadableStream({ type: "bytes", start: (c) => void (controller = c) })
@@ -60,7 +60,7 @@ class FakeSocket implements WorkersSocketLike {
         this.received.push(chunk.slice());
       },
     }, {
-      highWaterMark: 1,
+      highWaterMark,
       size: () => {
         this.queuedChunks++;
         return 1;
@@ -132,12 +132,12 @@ interface Dial {
   socket: FakeSocket;
 }
 
-function fakeConnect(mode: ReadMode = "bytes") {
+function fakeConnect(mode: ReadMode = "bytes", highWaterMark = 1) {
   const dials: Dial[] = [];
   let throwing: Error | undefined;
   const connect = (address: WorkersSocketAddress, options: WorkersSocketOptions) => {
     if (throwing !== undefined) throw throwing;
-    const socket = new FakeSocket(mode);
+    const socket = new FakeSocket(mode, highWaterMark);
     dials.push({ address, options, socket });
     return socket;
   };
@@ -150,8 +150,12 @@ function fakeConnect(mode: ReadMode = "bytes") {
   };
 }
 
-async function connected(options: Partial<ConnectOptions> = {}, mode: ReadMode = "bytes") {
-  const fake = fakeConnect(mode);
+async function connected(
+  options: Partial<ConnectOptions> = {},
+  mode: ReadMode = "bytes",
+  highWaterMark = 1,
+) {
+  const fake = fakeConnect(mode, highWaterMark);
   const dial = workersConnector(fake.connect)({ host: "127.0.0.1", port: 9092, ...options });
   const socket = fake.dials[0].socket;
   socket.open();
@@ -453,4 +457,17 @@ test("workers adapter (fake): TLS settings Workers cannot honour are refused bef
   await settle();
   fake.dials[0].socket.tls!.open();
   (await ok).close();
+});
+
+test("workers adapter (fake): writes go out on a writable whose high-water mark is 0", async () => {
+  // Such a writable reports no room while empty, and its `ready` settles only after a write.
+  const { socket, conn } = await connected({}, "bytes", 0);
+  const sends = [conn.write(new Uint8Array([1, 2])), conn.write(new Uint8Array([3]))];
+  const outcome = await Promise.race([
+    Promise.all(sends).then(() => "written"),
+    new Promise((r) => setTimeout(() => r("stalled"), 500)),
+  ]);
+  assert.equal(outcome, "written");
+  assert.deepEqual(socket.received.map((c) => [...c]), [[1, 2], [3]]);
+  conn.close();
 });
