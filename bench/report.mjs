@@ -77,6 +77,7 @@ p(
     (env.kafka ? `; broker Apache Kafka ${env.kafka}` : ""),
 );
 p(`- Command: \`${env.command}\` (started ${env.started}, finished ${env.finished})`);
+if (env.commit) p(`- Code: commit ${env.commit}`);
 p("- Responder: `bench/responder` (Go), its own process, answering each request at once;");
 p("  every client sends ApiVersions v0 with client id `bench` (identical bytes) and decodes or");
 p("  counts the replies. Each cell is the median of the rounds (rounds are interleaved:");

@@ -53,6 +53,8 @@ log "responder pid $RESPONDER_PID on port $PORT"
   echo "kafkajs=$(node -p 'require("kafkajs/package.json").version')"
   rdkafka_python && echo "librdkafka=$(/usr/bin/python3 -c 'import confluent_kafka as c; print("confluent-kafka", c.version()[0], "/ librdkafka", c.libversion()[0])')"
   echo "command=ROUNDS=$ROUNDS SECONDS_PER_RUN=$SECS bash bench/run.sh"
+  # Which code was measured: the commit, and whether the work tree differed from it.
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "started=$(date -u +%FT%TZ)"
 } >"$OUT/env.txt"
 
