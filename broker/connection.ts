@@ -831,15 +831,8 @@ export class BrokerConnection implements AsyncDisposable {
       if (p.expectResponse) this.#orphan(p.correlationId);
       this.#schedulePump();
     }
-    if (
-      this.#requestTimer !== null && this.#outstanding === 0 && this.#inFlight.size === 0 &&
-      this.#setupQueue.length === 0
-    ) {
-      // Nothing has a deadline any more: no timer keeps the process (or a Worker) alive.
-      this.#o.clock.clearTimeout(this.#requestTimer);
-      this.#requestTimer = null;
-      this.#requestTimerAt = Infinity;
-    }
+    // Without a socket nothing else keeps the process alive, so the timer must not either.
+    if (this.#conn === null) this.#disarmRequestTimerIfIdle();
     if (error === null) p.resolve(value);
     else p.reject(error);
     const onRequest = this.#o.hooks.onRequest;
@@ -862,6 +855,22 @@ export class BrokerConnection implements AsyncDisposable {
       }
     }
     if (this.#onDrained !== null && this.#outstanding === 0) this.#onDrained();
+  }
+
+  /**
+   * Clears the request timer once nothing has a deadline. Only needed without a socket: while
+   * connected, the socket keeps the process alive anyway, and a timer left armed fires once and
+   * finds nothing, which is cheaper than clearing and re-arming it for every burst of requests.
+   */
+  #disarmRequestTimerIfIdle(): void {
+    if (
+      this.#requestTimer !== null && this.#outstanding === 0 && this.#inFlight.size === 0 &&
+      this.#setupQueue.length === 0
+    ) {
+      this.#o.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+      this.#requestTimerAt = Infinity;
+    }
   }
 
   #orphan(correlationId: number): void {
@@ -1485,6 +1494,7 @@ export class BrokerConnection implements AsyncDisposable {
     this.#teardown(error, quietReason !== undefined);
     this.#enter(DOWN, quietReason ?? error.message);
     if (quietReason === undefined && !error.retriable && !keepQueued) this.#failQueued(error);
+    this.#disarmRequestTimerIfIdle();
     if (this.#queuedCount > 0) this.#want(`${this.#queuedCount} request(s) queued`);
   }
 

@@ -8,7 +8,7 @@ import { Writer } from "../../framing/writer.ts";
 import { Produce, type ProduceRequest } from "../../protocol/produce.ts";
 import { AbortError, ConfigError, KafkaTransportError } from "../../transport/errors.ts";
 import type { Conn, Connector } from "../../transport/conn.ts";
-import { SettlingFakeClock } from "../fixtures/fake_clock.ts";
+import { settle, SettlingFakeClock } from "../fixtures/fake_clock.ts";
 import type { RequestEvent } from "../../broker/options.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, replyFrame, ScriptedServer } from "./scripted_server.ts";
@@ -222,13 +222,18 @@ test("a request settled before its reply frees its in-flight slot at once", asyn
   assert.equal(conn.stats().inFlight, 0);
 });
 
-test("the request timer is cleared once nothing has a deadline", async () => {
+test("no request timer outlives the connection once nothing has a deadline", async () => {
   await using broker = await MockBroker.start();
   serveEcho(broker);
   const clock = new SettlingFakeClock();
   await using conn = connectionTo(broker, { clock, requestTimeoutMs: 60_000 });
   const idle = clock.pending;
   assert.equal(await conn.send(Echo, 3), 3);
+  // While connected the timer may stay armed (the socket keeps the process alive anyway);
+  // once the connection is gone with nothing queued, nothing may keep it alive.
+  broker.down();
+  for (let i = 0; i < 100 && conn.state !== "DOWN"; i++) await settle();
+  assert.equal(conn.state, "DOWN");
   assert.equal(clock.pending, idle, `timers left: ${clock.delays}`);
 });
 
