@@ -28,6 +28,7 @@ import { Reader } from "../framing/reader.ts";
 import { ConfigError, KafkaTransportError } from "../transport/errors.ts";
 import { crc32c } from "./crc32c.ts";
 import { ErrorCode } from "./errors.ts";
+import { checkInt, show } from "./validate.ts";
 
 /** The compression codecs of the attributes' low three bits, by id. */
 export type CompressionCodec = "none" | "gzip" | "snappy" | "lz4" | "zstd";
@@ -260,11 +261,6 @@ function recordTimestamp(batch: RecordBatchInput, index: number): number {
   return ts;
 }
 
-/** Formats a rejected value with its type, e.g. "number 5" or "1.5". */
-function shown(value: unknown): string {
-  return typeof value === "number" ? String(value) : `${typeof value} ${String(value)}`;
-}
-
 /**
  * Checks a timestamp before it meets `BigInt()` (which throws a bare RangeError on fractions,
  * NaN and infinities) or the varint deltas (which would encode garbage).
@@ -273,7 +269,7 @@ function checkTimestamp(ts: number, field: string): void {
   if (Number.isSafeInteger(ts)) return;
   throw new ConfigError(
     `${field} must be a whole number of milliseconds since the epoch (e.g. Date.now(), not ` +
-      `performance.now()), got ${shown(ts)}`,
+      `performance.now()), got ${show(ts)}`,
   );
 }
 
@@ -294,11 +290,7 @@ function checkInt64(value: bigint | undefined, field: string, example: string): 
 function checkIntField(value: number | undefined, field: string, bits: 16 | 32): void {
   if (value === undefined) return;
   const max = 2 ** (bits - 1) - 1;
-  if (Number.isInteger(value) && value >= -max - 1 && value <= max) return;
-  throw new ConfigError(
-    `Record batch ${field} must be an integer from ${-max - 1} to ${max} (-1 when unused), ` +
-      `got ${shown(value)}`,
-  );
+  checkInt(value, `Record batch ${field}`, -max - 1, max, "(-1 when unused)");
 }
 
 /** Checks the batch-level fields of {@link RecordBatchInput} that are written as they are. */

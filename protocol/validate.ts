@@ -17,8 +17,11 @@ export const INT16_MAX = 0x7fff;
 /**
  * Formats a rejected value for an error message, telling `undefined`, strings and numbers
  * apart.
+ *
+ * @param value What the caller passed.
+ * @returns E.g. `1.5`, `"5"`, `5n` or `undefined`.
  */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return `${value}n`;
   return String(value);

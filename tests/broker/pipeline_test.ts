@@ -7,7 +7,8 @@ import { DecodeError } from "../../framing/errors.ts";
 import { Writer } from "../../framing/writer.ts";
 import { Produce, type ProduceRequest } from "../../protocol/produce.ts";
 import { AbortError, ConfigError, KafkaTransportError } from "../../transport/errors.ts";
-import type { Conn, Connector } from "../../transport/conn.ts";
+import type { Connector } from "../../transport/conn.ts";
+import { wrapConn } from "../fixtures/wrapped_conn.ts";
 import { settle, SettlingFakeClock } from "../fixtures/fake_clock.ts";
 import type { RequestEvent } from "../../broker/options.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
@@ -244,21 +245,12 @@ test("a Conn whose write throws synchronously fails the connection with a typed 
   // A user's own Conn that breaks the contract: it throws instead of rejecting.
   const connector: Connector = async (options) => {
     const inner = await broker.connector(options);
-    const conn: Conn = {
-      read: () => inner.read(),
+    return wrapConn(inner, {
       write: (bytes) => {
         if (throwOnWrite) throw new TypeError("socket is gone");
         return inner.write(bytes);
       },
-      close: (reason) => inner.close(reason),
-      closed: inner.closed,
-      localAddr: inner.localAddr,
-      remoteAddr: inner.remoteAddr,
-      secure: inner.secure,
-      setNoDelay: (on) => inner.setNoDelay(on),
-      setKeepAlive: (on) => inner.setKeepAlive(on),
-    };
-    return conn;
+    });
   };
   await using conn = connectionTo(broker, { connector });
   assert.equal(await conn.send(Echo, 1), 1);

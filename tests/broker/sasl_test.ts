@@ -5,6 +5,7 @@ import { plain, scramSha256 } from "../../sasl/mod.ts";
 import { AuthenticationError } from "../../sasl/mechanism.ts";
 import { ConnectionClosedError } from "../../transport/errors.ts";
 import type { Connector } from "../../transport/conn.ts";
+import { wrapConn } from "../fixtures/wrapped_conn.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 
@@ -201,7 +202,7 @@ test("legacy SASL: a close after the broker's last token is an ordinary loss, re
     const inner = await broker.connector(options);
     const cutAfterAuth = dials++ === 0;
     let frames = 0;
-    return {
+    return wrapConn(inner, {
       read: async () => {
         const chunk = await inner.read();
         // ApiVersions, SaslHandshake v0, then the (empty) token reply: end the stream there.
@@ -210,15 +211,7 @@ test("legacy SASL: a close after the broker's last token is an ordinary loss, re
         }
         return chunk;
       },
-      write: (bytes) => inner.write(bytes),
-      close: (reason) => inner.close(reason),
-      closed: inner.closed,
-      localAddr: inner.localAddr,
-      remoteAddr: inner.remoteAddr,
-      secure: inner.secure,
-      setNoDelay: (on) => inner.setNoDelay(on),
-      setKeepAlive: (on) => inner.setKeepAlive(on),
-    };
+    });
   };
   await using conn = connectionTo(broker, {
     connector,
