@@ -36,7 +36,11 @@ class FakeSocket implements BunSocketLike {
   noDelay: boolean | undefined;
   keepAlive: boolean | undefined;
 
-  constructor(readonly handlers: BunSocketHandlers) {}
+  readonly handlers: BunSocketHandlers;
+
+  constructor(handlers: BunSocketHandlers) {
+    this.handlers = handlers;
+  }
 
   write(data: Uint8Array): number {
     if (this.closed) return -1;

@@ -33,6 +33,8 @@ class FakeSocket implements WorkersSocketLike {
   readonly closed: Promise<void>;
   /** Every chunk the sink received, in order. */
   readonly received: Uint8Array[] = [];
+  /** Whether the readable is a byte stream or a plain one. */
+  readonly mode: ReadMode;
   /** How many chunks were put into the writable's queue (calls of the writer's write()). */
   queuedChunks = 0;
   closeCalls = 0;
@@ -47,7 +49,8 @@ class FakeSocket implements WorkersSocketLike {
   #open = Promise.withResolvers<WorkersSocketInfo>();
   #close = Promise.withResolvers<void>();
 
-  constructor(readonly mode: ReadMode = "bytes", highWaterMark = 1) {
+  constructor(mode: ReadMode = "bytes", highWaterMark = 1) {
+    this.mode = mode;
     let controller!: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController;
     this.readable = mode === "bytes"
       ? new ReadableStream({ type: "bytes", start: (c) => void (controller = c) })
