@@ -50,8 +50,9 @@ run() {
   local label=$1
   shift
   local events="$logs/$label.events"
+  local command="$*"
   : >"$events"
-  echo "== $label: $*"
+  echo "== $label: ${command:0:200}${command:200:1:+ ...}"
   KW_TEST_EVENTS=$events timeout --kill-after=15 "$RUN_TIMEOUT_S" "$@" 2>&1 | tee "$logs/$label.log"
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

@@ -9,8 +9,7 @@ import {
   KafkaTransportError,
   TimeoutError,
 } from "../../transport/errors.ts";
-import { echo, pattern, readExactly, readToEnd, sleep } from "./loopback.ts";
-import { adapter } from "../fixtures/socket_adapter.ts";
+import { adapter, echo, pattern, readExactly, readToEnd, sleep } from "./loopback.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 import { concatBytes } from "../fixtures/bytes.ts";
 import { track } from "../fixtures/fake_clock.ts";

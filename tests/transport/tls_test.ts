@@ -9,8 +9,7 @@ import {
   TlsError,
 } from "../../transport/errors.ts";
 import { testCerts } from "../fixtures/certs.ts";
-import { echo, readExactly } from "./loopback.ts";
-import { adapter } from "../fixtures/socket_adapter.ts";
+import { adapter, echo, readExactly } from "./loopback.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 
 const { connector, listen, name } = adapter;
