@@ -3,7 +3,7 @@ import { test } from "../harness.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import { ConnectionRefusedError } from "../../transport/errors.ts";
-import { adapter } from "../transport/loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { Echo, serveEcho } from "./echo_api.ts";
 
 test("over real loopback TCP: pipelined requests, broker restart, reconnect", async () => {

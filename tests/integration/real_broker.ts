@@ -19,7 +19,7 @@ import { plain } from "../../sasl/plain.ts";
 import { scramSha256, scramSha512 } from "../../sasl/scram.ts";
 import { unsecuredJwt } from "../../sasl/unsecured_jwt.ts";
 import type { Connector, TlsOptions } from "../../transport/conn.ts";
-import { adapter } from "../transport/loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { runtime, test, type TestFn } from "../harness.ts";
 import type { KafkaEnv, KafkaListener } from "./fixture.ts";
 

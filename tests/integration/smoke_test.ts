@@ -10,7 +10,7 @@ import { FrameDecoder } from "../../framing/decoder.ts";
 import { buildFrame, writeRequestHeader } from "../../framing/header.ts";
 import { Reader } from "../../framing/reader.ts";
 import type { TlsOptions } from "../../transport/conn.ts";
-import { adapter } from "../transport/loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { runtime, test } from "../harness.ts";
 import { type KafkaEnv, type KafkaListener, withKafka } from "./fixture.ts";
 

@@ -3,7 +3,7 @@ import { runtime, test } from "../harness.ts";
 import { Metadata } from "../../protocol/metadata.ts";
 import { ConnectionRefusedError } from "../../transport/errors.ts";
 import { MockBroker } from "../../testing/mod.ts";
-import { adapter } from "../transport/loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { RawClient } from "./raw_client.ts";
 
 // The runtime's own socket adapter: the test broker must work on real sockets of every runtime.

@@ -1,37 +1,13 @@
 /**
- * The socket adapter of the runtime running the tests (Deno's under Deno, Bun's under Bun), and
- * small helpers for loopback tests.
+ * Small helpers for loopback tests of the runtime's socket adapter
+ * (`tests/fixtures/socket_adapter.ts`).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { runtime } from "../harness.ts";
-import type { Conn, Connector, ListenFn } from "../../transport/conn.ts";
+import type { Conn } from "../../transport/conn.ts";
 import { concatBytes } from "../fixtures/bytes.ts";
-
-/** The adapter under test. */
-export interface SocketAdapter {
-  /** `"deno"` or `"bun"`. */
-  name: string;
-  /** Its connector. */
-  connector: Connector;
-  /** Its listen function. */
-  listen: ListenFn;
-}
-
-/** The adapter of the current runtime. */
-export const adapter: SocketAdapter = runtime === "deno"
-  ? await import("../../transport/deno.ts").then((m) => ({
-    name: "deno",
-    connector: m.denoConnector,
-    listen: m.denoListen,
-  }))
-  : await import("../../transport/bun.ts").then((m) => ({
-    name: "bun",
-    connector: m.bunConnector,
-    listen: m.bunListen,
-  }));
 
 /**
  * Waits on the real clock.

@@ -9,7 +9,8 @@ import {
   KafkaTransportError,
   TimeoutError,
 } from "../../transport/errors.ts";
-import { adapter, echo, pattern, readExactly, readToEnd, sleep } from "./loopback.ts";
+import { echo, pattern, readExactly, readToEnd, sleep } from "./loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 import { concatBytes } from "../fixtures/bytes.ts";
 import { track } from "../fixtures/fake_clock.ts";

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import { MockBroker, type MockBrokerOptions } from "../../testing/mod.ts";
 import type { ListenFn } from "../../transport/conn.ts";
 import { testCerts } from "../fixtures/certs.ts";
-import { adapter } from "../transport/loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import type { KafkaEnv } from "../integration/fixture.ts";
 import { withKafka } from "../integration/real_broker.ts";
 import { runtime, test } from "../harness.ts";
