@@ -47,7 +47,10 @@ class FakeSocket implements WorkersSocketLike {
   #open = Promise.withResolvers<WorkersSocketInfo>();
   #close = Promise.withResolvers<void>();
 
-  constructor(readonly mode: ReadMode = "bytes", highWaterMark = 1) {
+  readonly mode: ReadMode;
+
+  constructor(mode: ReadMode = "bytes", highWaterMark = 1) {
+    this.mode = mode;
     let controller!: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController;
     this.readable = mode === "bytes"
       ? new ReadableStream({ type: "bytes", start: (c) => void (controller = c) })
