@@ -217,10 +217,14 @@ export function connContract(subject: ContractSubject): void {
     });
   });
 
-  check("close(reason) settles closed with the reason once; close() is idempotent", async () => {
+  check("close(reason) fails pending writes, settles closed with the reason once", async () => {
     await withPair(pair, async (client) => {
+      const pending = client.write(pattern(subject.unreadLimitBytes, 5));
+      const queued = client.write(new Uint8Array([1]));
       const reason = new KafkaTransportError("request timed out");
       client.close(reason);
+      await assert.rejects(pending, ConnectionClosedError);
+      await assert.rejects(queued, /closed \(request timed out\)/);
       client.close();
       client.close(new KafkaTransportError("later"));
       assert.equal(await client.closed, reason);

@@ -7,7 +7,6 @@ import {
   ConfigError,
   ConnectionClosedError,
   ConnectionRefusedError,
-  KafkaTransportError,
   TimeoutError,
 } from "../../transport/errors.ts";
 import { memoryConnector, memoryPair } from "../../transport/memory.ts";
@@ -213,17 +212,6 @@ test("close() lets the peer read what was written, then null; closed settles", a
   server.close();
 });
 
-test("close(reason) resolves a pending read with null and reports the reason", async () => {
-  const { client, server } = memoryPair();
-  const pending = client.read();
-  const reason = new KafkaTransportError("request timed out");
-  client.close(reason);
-  assert.equal(await pending, null);
-  assert.equal(await client.closed, reason);
-  // The server sees the client go away.
-  assert.equal(await server.read(), null);
-});
-
 test("writing to a closed peer rejects with ConnectionClosedError and ends the writer", async () => {
   const { client, server } = memoryPair();
   server.close();
@@ -246,16 +234,6 @@ test("memoryPair() bufferLimit holds writes until the reader drains (backpressur
   faults.chunking = "byte";
   for (let i = 0; i < 5; i++) await server.read();
   await big;
-  client.close();
-  server.close();
-});
-
-test("a second concurrent read() is rejected", async () => {
-  const { client, server } = memoryPair();
-  const first = server.read();
-  await assert.rejects(server.read(), KafkaTransportError);
-  await client.write(new Uint8Array([1]));
-  assert.deepEqual(await first, new Uint8Array([1]));
   client.close();
   server.close();
 });

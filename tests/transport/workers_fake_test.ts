@@ -260,32 +260,6 @@ test("workers adapter (fake): writes wait for writer.ready and complete in order
   conn.close();
 });
 
-test("workers adapter (fake): closing with writes pending rejects them", async () => {
-  const { socket, conn } = await connected();
-  socket.gate = Promise.withResolvers<void>();
-  const handed = conn.write(new Uint8Array([1]));
-  const queued = conn.write(new Uint8Array([2]));
-  await settle();
-  conn.close();
-  await assert.rejects(handed, ConnectionClosedError);
-  await assert.rejects(queued, ConnectionClosedError);
-  socket.gate.resolve();
-});
-
-test("workers adapter (fake): the peer's close delivers what was sent, then null", async () => {
-  const { socket, conn } = await connected();
-  socket.push(new Uint8Array([1]));
-  socket.push(new Uint8Array([2]));
-  socket.end();
-  assert.equal(await conn.closed, undefined);
-  const rest: number[] = [];
-  for (let c = await conn.read(); c !== null; c = await conn.read()) rest.push(...c);
-  assert.deepEqual(rest, [1, 2]);
-  assert.equal(await conn.read(), null);
-  await assert.rejects(conn.write(new Uint8Array([3])), ConnectionClosedError);
-  assert.equal(socket.closeCalls, 1, "the socket is released once drained");
-});
-
 test("workers adapter (fake): a broken connection fails reads, writes and closed", async () => {
   const { socket, conn } = await connected();
   const pending = conn.read();
