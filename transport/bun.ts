@@ -248,8 +248,6 @@ function connectFailure(error: unknown, target: string): KafkaTransportError {
 
 /** A {@link Conn} over a Bun socket; it is the socket's `data`, driven by the handlers. */
 class BunConn extends ConnCore {
-  localAddr: NetAddr = { hostname: "", port: 0 };
-  remoteAddr: NetAddr = { hostname: "", port: 0 };
   readonly #setup: BunConnSetup;
   #socket: BunSocketLike | null = null;
   #established = false;
@@ -262,14 +260,6 @@ class BunConn extends ConnCore {
     this.#setup = setup;
   }
 
-  setNoDelay(noDelay: boolean): void {
-    if (this.ending === null) this.#socket?.setNoDelay(noDelay);
-  }
-
-  setKeepAlive(keepAlive: boolean): void {
-    if (this.ending === null) this.#socket?.setKeepAlive(keepAlive);
-  }
-
   onOpen(socket: BunSocketLike): void {
     this.#socket = socket;
     if (this.ending !== null) {
@@ -277,8 +267,6 @@ class BunConn extends ConnCore {
       socket.terminate();
       return;
     }
-    this.localAddr = { hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
     socket.setNoDelay(this.#setup.noDelay);
     if (this.#setup.keepAlive) socket.setKeepAlive(true);
     if (!this.secure) this.#establish();

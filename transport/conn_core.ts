@@ -391,21 +391,4 @@ export abstract class ConnCore implements Conn {
     this.#released = true;
     this.release();
   }
-
-  /** The local end of the connection. */
-  abstract readonly localAddr: Conn["localAddr"];
-  /** The remote end of the connection. */
-  abstract readonly remoteAddr: Conn["remoteAddr"];
-  /**
-   * Turns Nagle's algorithm off or on, where the runtime can.
-   *
-   * @param noDelay `true` to send small writes immediately.
-   */
-  abstract setNoDelay(noDelay: boolean): void;
-  /**
-   * Turns TCP keep-alive probes on or off, where the runtime can.
-   *
-   * @param keepAlive `true` to enable keep-alive.
-   */
-  abstract setKeepAlive(keepAlive: boolean): void;
 }

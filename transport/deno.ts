@@ -153,8 +153,8 @@ function ioFailure(
 
 /** A {@link Conn} over a `Deno.Conn` (TCP or TLS). */
 class DenoConn extends ConnCore {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
+  /** The peer's address: what {@link startTls} verifies by default. */
+  readonly peer: NetAddr;
   readonly #raw: Deno.Conn;
   /** The raw connection when it is plain TCP; a TlsConn has no socket options (TLS
    * connections get theirs while still TCP, before the upgrade). */
@@ -172,16 +172,7 @@ class DenoConn extends ConnCore {
     super(target, secure);
     this.#raw = raw;
     this.#tcp = "setNoDelay" in raw ? raw as Deno.TcpConn : null;
-    this.localAddr = netAddr(raw.localAddr);
-    this.remoteAddr = netAddr(raw.remoteAddr);
-  }
-
-  setNoDelay(noDelay: boolean): void {
-    if (this.ending === null) this.#tcp?.setNoDelay(noDelay);
-  }
-
-  setKeepAlive(keepAlive: boolean): void {
-    if (this.ending === null) this.#tcp?.setKeepAlive(keepAlive);
+    this.peer = netAddr(raw.remoteAddr);
   }
 
   /**
@@ -408,7 +399,7 @@ export const denoConnector: Connector = guardedConnector(systemClock, dial);
 export async function startTls(
   conn: Conn,
   tls: TlsOptions,
-  host: string = conn.remoteAddr.hostname,
+  host?: string,
   limits: Pick<ConnectOptions, "signal" | "timeoutMs"> = {},
 ): Promise<Conn> {
   if (!(conn instanceof DenoConn)) {
@@ -416,20 +407,25 @@ export async function startTls(
       "startTls() needs a connection made by denoConnector or denoListen from this module",
     );
   }
+  const { peer } = conn;
   if (tls.cert !== undefined || tls.key !== undefined) {
     throw new ConfigError(
       "startTls() cannot send a client certificate (Deno.startTls has no cert/key option): for " +
         "mutual TLS dial with denoConnector and tls.cert / tls.key",
     );
   }
-  const target = targetOf(conn.remoteAddr.hostname, conn.remoteAddr.port);
+  const target = targetOf(peer.hostname, peer.port);
   const tcp = await conn.detachForTls();
   return await guardDial<Conn>(
     target,
     limits,
     systemClock,
     async (abort) =>
-      new DenoConn(await upgrade(tcp, tls, tls.serverName ?? host, target, abort), true, target),
+      new DenoConn(
+        await upgrade(tcp, tls, tls.serverName ?? host ?? peer.hostname, target, abort),
+        true,
+        target,
+      ),
     (late) => late.close(),
   ).catch((error) => {
     // The guard gave up (timeout, abort) while the handshake ran: its socket is ours to close.

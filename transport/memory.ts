@@ -57,9 +57,9 @@ export interface MemoryPairOptions {
    * connection with a `ConnectionClosedError` (a reset). Default: unbounded.
    */
   bufferLimit?: number;
-  /** The client end's own address; default `memory:<ephemeral port>`. */
+  /** The client end's address, as the server end's messages name it; default `memory:<ephemeral port>`. */
   clientAddr?: NetAddr;
-  /** The server end's own address; default `memory:9092`. */
+  /** The server end's address, as the client end's messages name it; default `memory:9092`. */
   serverAddr?: NetAddr;
 }
 
@@ -165,8 +165,6 @@ function ephemeralAddr(): NetAddr {
 
 /** One end of an in-memory connection; it owns the bytes travelling towards it. */
 class MemoryConn extends ConnCore {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   readonly #link: LinkSettings;
   #peer!: MemoryConn;
   // Inbound bytes, from segment `#head`, offset `#offset` within it.
@@ -182,11 +180,9 @@ class MemoryConn extends ConnCore {
   /** The peer's writes waiting for this end's backlog to shrink to the limit. */
   #drainWaiters: PendingWrite[] = [];
 
-  constructor(link: LinkSettings, localAddr: NetAddr, remoteAddr: NetAddr) {
+  constructor(link: LinkSettings, remoteAddr: NetAddr) {
     super(targetOf(remoteAddr.hostname, remoteAddr.port), false);
     this.#link = link;
-    this.localAddr = localAddr;
-    this.remoteAddr = remoteAddr;
   }
 
   /** Creates two connected ends and the faults object driving them. */
@@ -205,8 +201,8 @@ class MemoryConn extends ConnCore {
     }
     const clientAddr = options.clientAddr ?? ephemeralAddr();
     const serverAddr = options.serverAddr ?? { hostname: "memory", port: 9092 };
-    const client = new MemoryConn(link, clientAddr, serverAddr);
-    const server = new MemoryConn(link, serverAddr, clientAddr);
+    const client = new MemoryConn(link, serverAddr);
+    const server = new MemoryConn(link, clientAddr);
     client.#peer = server;
     server.#peer = client;
     const ends = (direction: MemoryDirection = "both"): MemoryConn[] =>
@@ -246,12 +242,6 @@ class MemoryConn extends ConnCore {
     };
     return { client, server, faults };
   }
-
-  /** Socket options mean nothing in memory; accepted so callers need not care. */
-  setNoDelay(_noDelay: boolean): void {}
-
-  /** Socket options mean nothing in memory; accepted so callers need not care. */
-  setKeepAlive(_keepAlive: boolean): void {}
 
   protected send(bytes: Uint8Array): Promise<void> | undefined {
     const peer = this.#peer;
@@ -436,8 +426,8 @@ function sleep(clock: Clock, ms: number, abort: AbortSignal): Promise<void> {
 
 /**
  * Makes a {@link Connector} that, for each dial, creates a {@link memoryPair} (with `options`)
- * and hands the server end to `accept`, e.g. the test broker's in-memory mode. The client end
- * has the dialled host and port as its `remoteAddr`. `timeoutMs` and `signal` are honoured
+ * and hands the server end to `accept`, e.g. the test broker's in-memory mode. The client end's
+ * messages name the dialled host and port. `timeoutMs` and `signal` are honoured
  * during `connectDelayMs`.
  *
  * @param accept Receives each new server end and its faults. If it throws, the dial fails with

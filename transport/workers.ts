@@ -68,7 +68,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import type { Conn, ConnectOptions, Connector, NetAddr, TlsOptions } from "./conn.ts";
+import type { Conn, ConnectOptions, Connector, TlsOptions } from "./conn.ts";
 import { dialFailure, guardedConnector } from "./dial.ts";
 import {
   AbortError,
@@ -164,23 +164,6 @@ function ignore(): void {}
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
-}
-
-/**
- * Parses the runtime's `host:port` (`[v6]:port`), falling back to what is known.
- *
- * @param text The address the runtime reported, if any.
- * @param fallback The address used when it reported none, or no port.
- * @returns The address.
- */
-function parseAddr(text: string | undefined, fallback: NetAddr): NetAddr {
-  if (typeof text !== "string" || text.length === 0) return fallback;
-  const colon = text.lastIndexOf(":");
-  const port = colon < 0 ? NaN : Number(text.slice(colon + 1));
-  if (!Number.isInteger(port) || (text.includes("]") && colon < text.indexOf("]"))) {
-    return { hostname: text.replace(/^\[(.*)\]$/, "$1"), port: fallback.port };
-  }
-  return { hostname: text.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port };
 }
 
 /** Refuses TLS settings a Workers socket cannot act on. */
@@ -288,8 +271,6 @@ type Reader = ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>
 
 /** A {@link Conn} over a connected (and, with TLS, handshaken) Workers socket. */
 class WorkersConn extends ConnCore {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   readonly #socket: WorkersSocketLike;
   readonly #reader: Reader;
   readonly #byob: boolean;
@@ -297,17 +278,9 @@ class WorkersConn extends ConnCore {
   /** A read buffer no chunk handed out refers to. */
   #spare: ArrayBuffer | null = null;
 
-  constructor(
-    socket: WorkersSocketLike,
-    target: string,
-    secure: boolean,
-    remoteAddr: NetAddr,
-    localAddr: NetAddr,
-  ) {
+  constructor(socket: WorkersSocketLike, target: string, secure: boolean) {
     super(target, secure);
     this.#socket = socket;
-    this.remoteAddr = remoteAddr;
-    this.localAddr = localAddr;
     let reader: Reader;
     let byob = true;
     try {
@@ -326,12 +299,6 @@ class WorkersConn extends ConnCore {
       (error) => this.fail(ioFailure(error, this.target, "talking to", this.secure)),
     );
   }
-
-  /** Does nothing: Workers sockets expose no TCP_NODELAY setting. */
-  setNoDelay(_noDelay: boolean): void {}
-
-  /** Does nothing: Workers sockets expose no keep-alive setting. */
-  setKeepAlive(_keepAlive: boolean): void {}
 
   protected override pull(): void {
     let request: Promise<ReadableStreamReadResult<Uint8Array>>;
@@ -452,9 +419,8 @@ async function dial(
     }
   };
   try {
-    let info: WorkersSocketInfo;
     try {
-      info = (await socket.opened) ?? {};
+      await socket.opened;
     } catch (error) {
       discard(socket);
       throw connectFailure(error, target);
@@ -475,20 +441,14 @@ async function dial(
         throw handshakeFailure(error, target, name);
       }
       try {
-        info = { ...info, ...(await current.opened) };
+        await current.opened;
       } catch (error) {
         discard(current);
         throw handshakeFailure(error, target, name);
       }
       given();
     }
-    return new WorkersConn(
-      current,
-      target,
-      tls !== undefined,
-      parseAddr(info.remoteAddress, { hostname: host, port }),
-      parseAddr(info.localAddress, { hostname: "", port: 0 }),
-    );
+    return new WorkersConn(current, target, tls !== undefined);
   } finally {
     abort.removeEventListener("abort", onAbort);
   }

@@ -36,7 +36,11 @@ class FakeSocket implements BunSocketLike {
   noDelay: boolean | undefined;
   keepAlive: boolean | undefined;
 
-  constructor(readonly handlers: BunSocketHandlers) {}
+  readonly handlers: BunSocketHandlers;
+
+  constructor(handlers: BunSocketHandlers) {
+    this.handlers = handlers;
+  }
 
   write(data: Uint8Array): number {
     if (this.closed) return -1;
@@ -142,8 +146,6 @@ test("bun adapter (fake): a plain dial resolves on open with socket options appl
   assert.equal(socket.noDelay, true);
   assert.equal(socket.keepAlive, true);
   assert.equal(conn.secure, false);
-  assert.deepEqual(conn.remoteAddr, { hostname: "127.0.0.1", port: 9092 });
-  assert.deepEqual(conn.localAddr, { hostname: "127.0.0.1", port: 50000 });
   conn.close();
   assert.equal(socket.closed, true);
   assert.equal(await conn.closed, undefined);

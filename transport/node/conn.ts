@@ -7,7 +7,7 @@
  */
 
 import type { Socket } from "node:net";
-import type { Conn, NetAddr } from "../conn.ts";
+import type { Conn } from "../conn.ts";
 import { ConnCore } from "../conn_core.ts";
 import { dialFailure } from "../dial.ts";
 import { ConnectionClosedError, KafkaTransportError, TimeoutError } from "../errors.ts";
@@ -89,18 +89,12 @@ export function ioFailure(
   );
 }
 
-function netAddr(address: string | undefined, port: number | undefined): NetAddr {
-  return { hostname: address ?? "", port: port ?? 0 };
-}
-
 /**
  * A {@link Conn} over a connected Node socket. Its `error` listener stays on the socket for
  * the socket's whole life, so a late error (after a close) never reaches Node's
  * unhandled-error path.
  */
 export class NodeConn extends ConnCore implements Conn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   readonly #socket: Socket;
   /** Write callbacks Node has called (they come in write order). */
   #acked = 0;
@@ -122,20 +116,10 @@ export class NodeConn extends ConnCore implements Conn {
   constructor(socket: Socket, target: string, secure: boolean) {
     super(target, secure);
     this.#socket = socket;
-    this.localAddr = netAddr(socket.localAddress, socket.localPort);
-    this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
     socket.on("error", this.#onError);
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onClose);
-  }
-
-  setNoDelay(noDelay: boolean): void {
-    if (this.ending === null) this.#socket.setNoDelay(noDelay);
-  }
-
-  setKeepAlive(keepAlive: boolean): void {
-    if (this.ending === null) this.#socket.setKeepAlive(keepAlive);
   }
 
   /**
