@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
-import { runtime, test } from "../harness.ts";
+import { test } from "../harness.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
-import type { Connector, ListenFn } from "../../transport/conn.ts";
 import { ConnectionRefusedError } from "../../transport/errors.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { Echo, serveEcho } from "./echo_api.ts";
-
-// Each runtime's adapter is loaded only on its own runtime.
-const adapter: { connector: Connector; listen: ListenFn } = runtime === "deno"
-  ? await import("../../transport/deno.ts").then((m) => ({
-    connector: m.denoConnector,
-    listen: m.denoListen,
-  }))
-  : await import("../../transport/bun.ts").then((m) => ({
-    connector: m.bunConnector,
-    listen: m.bunListen,
-  }));
 
 test("over real loopback TCP: pipelined requests, broker restart, reconnect", async () => {
   await using broker = await MockBroker.start({ listen: adapter.listen, outOfOrder: true });

@@ -39,5 +39,6 @@ test(`the probe CLI on ${runtime} exits 2 on a bad option and 0 on --help`, () =
   assert.match(bad.stderr, /Unknown option --bogus/);
   const help = runCli(["--help"]);
   assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, new RegExp(`Usage: ${runtime === "deno" ? "deno run -A" : "bun"} cli`));
+  const command = { deno: "deno run -A", bun: "bun", node: "node" }[runtime];
+  assert.match(help.stdout, new RegExp(`Usage: ${command} cli`));
 });

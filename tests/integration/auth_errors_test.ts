@@ -93,4 +93,4 @@ withKafka((kafka) => {
     "SASL_SSL × SCRAM-SHA-512 with a wrong password: AuthenticationError with the broker's message, no re-dial",
     () => wrongPassword(kafka, "SASL_SSL", "SCRAM-SHA-512"),
   );
-});
+}, "wrong passwords fail with AuthenticationError");

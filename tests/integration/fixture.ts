@@ -2,27 +2,32 @@
  * How integration tests find the real Kafka broker started by `scripts/kafka/start.sh`: it
  * reads the `endpoints.json` that script writes (listeners, certificate paths, users), checks
  * that the broker process recorded there is still alive, and loads the PEM files. When there is
- * no usable broker it says why instead, so a test file can skip (or fail under
- * `KAFKA_REQUIRED=1`) with that reason.
+ * no usable broker it says why instead, and {@link withKafka} registers a skipped test with that
+ * reason (or, under `KAFKA_REQUIRED=1` or `true`, a failing one).
  *
- * Uses only `node:` modules, which Deno and Bun both provide.
+ * Uses only `node:` modules, which Deno, Bun and Node all provide.
  *
  * @example
  * ```ts
- * import { loadKafka } from "./fixture.ts";
- * const kafka = loadKafka();
- * if ("skipReason" in kafka) console.error(`SKIPPED integration: ${kafka.skipReason}`);
- * else console.log(kafka.listeners.PLAINTEXT.port);
+ * import { withKafka } from "./fixture.ts";
+ * import { test } from "../harness.ts";
+ * withKafka((kafka) => {
+ *   test("the broker has a PLAINTEXT port", () => {
+ *     if (!(kafka.listeners.PLAINTEXT.port > 0)) throw new Error("no port");
+ *   });
+ * }, "the example");
  * ```
  *
  * @module
  */
 
+import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { runtime, skip, test } from "../harness.ts";
 
 /** The client-facing listeners of the test broker (the controller listener is not listed). */
 export type ListenerName =
@@ -221,6 +226,37 @@ export function loadKafka(): KafkaEnv | KafkaUnavailable {
       skipReason: `the broker's certificates are unreadable (${(error as Error).message}); ` +
         "remake them with `bash scripts/kafka/certs.sh --force` and restart the broker",
     };
+  }
+}
+
+/**
+ * Whether a missing broker is a failure: `KAFKA_REQUIRED` is `1` or `true` (as in CI).
+ *
+ * @returns `true` when the real-broker suites must run.
+ */
+export function kafkaRequired(): boolean {
+  const value = (process.env.KAFKA_REQUIRED ?? "").trim().toLowerCase();
+  return value === "1" || value === "true";
+}
+
+/**
+ * Registers a file's real-broker tests when a broker is running. Without one it registers one
+ * skipped test named for the file's tests, with the reason (so the run's closing line counts it
+ * and names the suite), or, when {@link kafkaRequired}, one test that fails with the reason.
+ *
+ * @param register Registers the file's tests for the running broker.
+ * @param what What the file's tests check, for the skipped test's name.
+ */
+export function withKafka(register: (kafka: KafkaEnv) => void, what = "real-broker tests"): void {
+  const kafka = loadKafka();
+  if (!("skipReason" in kafka)) {
+    register(kafka);
+  } else if (kafkaRequired()) {
+    test(`[${runtime}] real Kafka broker is running (KAFKA_REQUIRED): ${what}`, () => {
+      assert.fail(`integration suite did not run: ${kafka.skipReason}`);
+    });
+  } else {
+    skip(`[${runtime}] real Kafka: ${what}`, "integration", kafka.skipReason);
   }
 }
 

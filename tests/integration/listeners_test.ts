@@ -79,4 +79,4 @@ withKafka((kafka) => {
       );
     }
   }
-});
+}, "every listener × SASL mechanism reaches UP");

@@ -414,4 +414,4 @@ withKafka((kafka) => {
       );
     },
   );
-});
+}, "the probe CLI against every listener");

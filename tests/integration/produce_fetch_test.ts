@@ -213,4 +213,4 @@ withKafka((kafka) => {
     "SASL_SSL × SCRAM-SHA-512: produce with acks 1, all and 0, fetch back byte-identical",
     () => produceAndFetch(kafka, "SASL_SSL", "SCRAM-SHA-512"),
   );
-});
+}, "produce and fetch round trips");

@@ -1,13 +1,13 @@
 /**
  * What the integration tests share: this runtime's connector, registration that skips (or fails
- * under `KAFKA_REQUIRED=1`) without a broker, SASL mechanisms by name, broker connections that
- * record the states they pass, and unique topic names per run and runtime.
+ * under `KAFKA_REQUIRED=1`) without a broker (`withKafka`, from `fixture.ts`), SASL mechanisms by
+ * name, broker connections that record the states they pass, and unique topic names per run and
+ * runtime.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import process from "node:process";
 import { BrokerConnection } from "../../broker/connection.ts";
 import type { BrokerConnectionOptions } from "../../broker/options.ts";
 import type { BrokerState, StateChange } from "../../broker/state.ts";
@@ -19,13 +19,14 @@ import { plain } from "../../sasl/plain.ts";
 import { scramSha256, scramSha512 } from "../../sasl/scram.ts";
 import { unsecuredJwt } from "../../sasl/unsecured_jwt.ts";
 import type { Connector, TlsOptions } from "../../transport/conn.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { runtime, test, type TestFn } from "../harness.ts";
-import { type KafkaEnv, type KafkaListener, loadKafka } from "./fixture.ts";
+import type { KafkaEnv, KafkaListener } from "./fixture.ts";
 
-/** This runtime's connector; each adapter is loaded only on its own runtime. */
-export const connector: Connector = runtime === "deno"
-  ? (await import("../../transport/deno.ts")).denoConnector
-  : (await import("../../transport/bun.ts")).bunConnector;
+export { withKafka } from "./fixture.ts";
+
+/** This runtime's connector. */
+export const connector: Connector = adapter.connector;
 
 /** The SASL mechanisms every SASL listener of the test broker enables. */
 export const MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] as const;
@@ -34,31 +35,11 @@ export const MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEAR
 export type MechanismName = typeof MECHANISMS[number];
 
 /**
- * Registers a file's tests when a broker is running. Without one it registers nothing and
- * says why on stderr, or, under `KAFKA_REQUIRED=1`, registers one test that fails with the
- * reason (as the smoke test does).
- *
- * @param register Registers the file's tests for the running broker.
- */
-export function withKafka(register: (kafka: KafkaEnv) => void): void {
-  const kafka = loadKafka();
-  if (!("skipReason" in kafka)) {
-    register(kafka);
-  } else if (process.env.KAFKA_REQUIRED === "1") {
-    test("real Kafka broker is running (KAFKA_REQUIRED=1)", () => {
-      assert.fail(`integration suite did not run: ${kafka.skipReason}`);
-    });
-  } else {
-    console.error(`SKIPPED integration: ${kafka.skipReason}`);
-  }
-}
-
-/**
- * Registers a test whose name says the runtime, with a Bun timeout of `timeoutMs`.
+ * Registers a test whose name says the runtime, bounded by `timeoutMs`.
  *
  * @param name What the test checks.
  * @param fn The test body.
- * @param timeoutMs Bun's per-test limit (Deno relies on the bounded loops inside).
+ * @param timeoutMs How long it may run.
  */
 export function kafkaTest(name: string, fn: TestFn, timeoutMs = 60_000): void {
   test(`[${runtime}] real Kafka: ${name}`, fn, { timeoutMs });

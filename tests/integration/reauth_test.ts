@@ -17,18 +17,47 @@ import {
   mechanism,
   type MechanismName,
   openConnection,
+  type RecordedConnection,
   withKafka,
 } from "./real_broker.ts";
 
-/** How long the load runs at least. */
-const LOAD_MS = 8000;
-/** The load stops here even if fewer than two re-authentications happened (then it fails). */
+/** The load stops here even if fewer re-authentications happened (then it fails). */
 const LOAD_CAP_MS = 15_000;
+/** How long a re-authentication that started as the load stopped may take to finish. */
+const SETTLE_MS = 10_000;
 const LOOPS = 4;
 const WANTED_REAUTHS = 2;
 
 /**
+ * Resolves at the first state change that makes `done()` true, or with `false` after `ms`.
+ *
+ * @param rec The connection and its state log.
+ * @param done Checked after every state change (and once at once).
+ * @param ms The bound.
+ * @returns `true` when `done()` became true in time.
+ */
+function whenState(rec: RecordedConnection, done: () => boolean, ms: number): Promise<boolean> {
+  if (done()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    // Registered after the recorder's listener, so `rec` already holds the change.
+    const unsubscribe = rec.conn.onStateChange(() => {
+      if (done()) finish(true);
+    });
+  });
+}
+
+/**
  * Runs the load and checks the state log and every request's outcome.
+ *
+ * The load runs until the connection is back UP after its second re-authentication, then
+ * stops; the checks read the logs only while the connection is UP, never in the middle of a
+ * re-authentication that the session timer started as the load was stopping.
  *
  * @param kafka The broker.
  * @param sasl The mechanism.
@@ -47,13 +76,9 @@ async function reauthUnderLoad(kafka: KafkaEnv, sasl: MechanismName): Promise<vo
   const start = Date.now();
   const failures: unknown[] = [];
   let answered = 0;
-  const keepGoing = () => {
-    const elapsed = Date.now() - start;
-    return failures.length === 0 && elapsed < LOAD_CAP_MS &&
-      (elapsed < LOAD_MS || rec.count("REAUTH") < WANTED_REAUTHS);
-  };
+  let stop = false;
   const loop = async (n: number) => {
-    for (let i = 0; keepGoing(); i++) {
+    for (let i = 0; !stop && failures.length === 0; i++) {
       try {
         if ((n + i) % 2 === 0) {
           const md = await conn.send(Metadata, { topics: [], allowAutoTopicCreation: false });
@@ -71,9 +96,26 @@ async function reauthUnderLoad(kafka: KafkaEnv, sasl: MechanismName): Promise<vo
       }
     }
   };
-  await Promise.all(Array.from({ length: LOOPS }, (_, n) => loop(n)));
+  const reauthenticated = () =>
+    rec.count("REAUTH") >= WANTED_REAUTHS && rec.changes.at(-1)?.to === "UP";
+  const loops = Promise.all(Array.from({ length: LOOPS }, (_, n) => loop(n)));
+  const reached = await Promise.race([
+    whenState(rec, () => reauthenticated() || rec.count("DOWN") > 0, LOAD_CAP_MS),
+    loops.then(() => false),
+  ]);
+  stop = true;
+  await loops;
+  const elapsed = Date.now() - start;
+  assert.deepEqual(failures, [], describeChanges(rec.changes));
+  assert.ok(
+    reached,
+    `not back UP after ${WANTED_REAUTHS} re-authentications within ${LOAD_CAP_MS} ms\n` +
+      describeChanges(rec.changes),
+  );
+  // The session timer may have started the next re-authentication meanwhile: let it finish.
+  const up = await whenState(rec, () => conn.state === "UP", SETTLE_MS);
+  assert.ok(up, `stuck in ${conn.state}\n${describeChanges(rec.changes)}`);
   const log = describeChanges(rec.changes);
-  assert.deepEqual(failures, [], log);
   assert.ok(rec.count("REAUTH") >= WANTED_REAUTHS, `only ${rec.count("REAUTH")} REAUTH\n${log}`);
   assert.equal(rec.count("DOWN"), 0, log);
   assert.equal(rec.count("CONNECT"), 1, log);
@@ -97,7 +139,7 @@ async function reauthUnderLoad(kafka: KafkaEnv, sasl: MechanismName): Promise<vo
   assert.equal(stats.disconnects, 0);
   assert.equal(stats.requestsTimedOut, 0);
   assert.equal(stats.unknownReplies, 0);
-  assert.ok(answered > 100, `only ${answered} requests in ${Date.now() - start} ms`);
+  assert.ok(answered > 100, `only ${answered} requests in ${elapsed} ms`);
 }
 
 withKafka((kafka) => {
@@ -108,4 +150,4 @@ withKafka((kafka) => {
       30_000,
     );
   }
-});
+}, "KIP-368 re-authentication under load");

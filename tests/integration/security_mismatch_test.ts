@@ -182,4 +182,4 @@ withKafka((kafka) => {
         recognised: { kind: "client-certificate" },
       }),
   );
-});
+}, "misconfigured security is named");

@@ -6,8 +6,8 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ConfigError } from "../../transport/errors.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { dial } from "./dial.ts";
-import { FakeClock } from "../fixtures/fake_clock.ts";
-import { sleep, within } from "./raw_client.ts";
+import { FakeClock, settle, track } from "../fixtures/fake_clock.ts";
+import { within } from "./raw_client.ts";
 
 /** An ApiVersions v0 request: no body, reply with header v0. */
 function apiVersions(correlationId: number) {
@@ -32,16 +32,17 @@ function correlationIdOf(frame: Uint8Array | null): number {
   return new DataView(frame.buffer, frame.byteOffset).getInt32(0);
 }
 
-/** Whether `promise` is still pending after a few real milliseconds. */
+/**
+ * Whether `promise` is still pending once the in-memory connections have moved everything they
+ * can: only the fake clock can release what a delay holds, so no real wait is needed.
+ *
+ * @param promise What to watch.
+ * @returns `true` when it has not settled.
+ */
 async function stillPending(promise: Promise<unknown>): Promise<boolean> {
-  const marker = Symbol("pending");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const result = await Promise.race([
-    promise,
-    new Promise((resolve) => (timer = setTimeout(() => resolve(marker), 30))),
-  ]);
-  clearTimeout(timer);
-  return result === marker;
+  const state = track(promise);
+  await settle();
+  return !state.settled;
 }
 
 test("MockBroker faults.delay holds a reply and the replies behind it, in request order", async () => {
@@ -91,7 +92,8 @@ test("MockBroker faults.clear removes delays; pending delay timers end with the 
   const client = await dial(broker);
   try {
     await client.send(apiVersions(1));
-    await sleep(10);
+    // The delay timer starts once the broker has read the request.
+    for (let turn = 0; turn < 100 && clock.pending === 0; turn++) await settle(1);
     assert.equal(clock.pending, 1);
     broker.faults.clear();
     await client.send(apiVersions(2));

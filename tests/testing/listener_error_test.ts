@@ -8,6 +8,7 @@ import { dial } from "./dial.ts";
 /** A fake listener whose `accept()` is settled by the test, and which records `close()`. */
 class FakeListener implements Listener {
   readonly addr = { hostname: "127.0.0.1", port: 40_001 };
+  readonly failWith: unknown;
   closes = 0;
   readonly closed: Promise<void>;
   readonly #onClosed: () => void;
@@ -20,7 +21,8 @@ class FakeListener implements Listener {
    * @param rejectOnClose What a pending `accept()` rejects with on `close()` (as a runtime may
    *   do for a listener closed under it); it resolves `null` when `undefined`.
    */
-  constructor(readonly failWith: unknown, rejectOnClose?: unknown) {
+  constructor(failWith: unknown, rejectOnClose?: unknown) {
+    this.failWith = failWith;
     this.#rejectOnClose = rejectOnClose;
     let onClosed!: () => void;
     this.closed = new Promise((resolve) => (onClosed = resolve));

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { runtime, test } from "../harness.ts";
 import { Metadata } from "../../protocol/metadata.ts";
-import type { Connector, ListenFn } from "../../transport/conn.ts";
 import { ConnectionRefusedError } from "../../transport/errors.ts";
 import { MockBroker } from "../../testing/mod.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { RawClient } from "./raw_client.ts";
 
-/** The runtime's own socket adapter: the test broker must work on real sockets of both. */
-async function loadAdapter(): Promise<{ connector: Connector; listen: ListenFn }> {
-  if (runtime === "deno") {
-    const deno = await import("../../transport/deno.ts");
-    return { connector: deno.denoConnector, listen: deno.denoListen };
-  }
-  const bun = await import("../../transport/bun.ts");
-  return { connector: bun.bunConnector, listen: bun.bunListen };
-}
-
-const { connector, listen } = await loadAdapter();
+// The runtime's own socket adapter: the test broker must work on real sockets of every runtime.
+const { connector, listen } = adapter;
 
 async function dialTcp(broker: MockBroker): Promise<RawClient> {
   return new RawClient(await connector({ host: broker.host, port: broker.port }));

@@ -40,16 +40,6 @@ export async function within<T>(
   }
 }
 
-/**
- * Waits `ms` of real time, for checks that nothing arrives.
- *
- * @param ms How long.
- * @returns Resolves after `ms`.
- */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A request as {@link RawClient.send} takes it. */
 export interface RawRequest {
   /** The API key. */

@@ -8,7 +8,7 @@ import { memoryConnector, memoryPair } from "../../transport/memory.ts";
 import { testCerts } from "../fixtures/certs.ts";
 import { workersStreamSubject } from "../fixtures/workers_streams.ts";
 import { connContract, type ContractPair, type ContractSubject } from "./contract.ts";
-import { adapter } from "./loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 
 const memory: ContractSubject = {
   name: "memory",

@@ -1,52 +1,13 @@
 /**
- * The socket adapter of the runtime running the tests (Deno's under Deno, Bun's under Bun,
- * Node's under Node), and small helpers for loopback tests.
+ * Small helpers for loopback tests of the runtime's socket adapter
+ * (`tests/fixtures/socket_adapter.ts`).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import type { Conn, Connector, ListenFn } from "../../transport/conn.ts";
+import type { Conn } from "../../transport/conn.ts";
 import { concatBytes } from "../fixtures/bytes.ts";
-
-/** The adapter under test. */
-export interface SocketAdapter {
-  /** `"deno"`, `"bun"` or `"node"`. */
-  name: string;
-  /** Its connector. */
-  connector: Connector;
-  /** Its listen function. */
-  listen: ListenFn;
-}
-
-// deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-
-/** The runtime running the tests, told by its global (Deno and Bun also define `process`). */
-export const socketRuntime: "deno" | "bun" | "node" = g.Deno !== undefined
-  ? "deno"
-  : g.Bun !== undefined
-  ? "bun"
-  : "node";
-
-/** The adapter of the current runtime. */
-export const adapter: SocketAdapter = socketRuntime === "deno"
-  ? await import("../../transport/deno.ts").then((m) => ({
-    name: "deno",
-    connector: m.denoConnector,
-    listen: m.denoListen,
-  }))
-  : socketRuntime === "bun"
-  ? await import("../../transport/bun.ts").then((m) => ({
-    name: "bun",
-    connector: m.bunConnector,
-    listen: m.bunListen,
-  }))
-  : await import("../../transport/node.ts").then((m) => ({
-    name: "node",
-    connector: m.nodeConnector,
-    listen: m.nodeListen,
-  }));
 
 /**
  * Waits on the real clock.

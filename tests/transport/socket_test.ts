@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import type { Conn } from "../../transport/conn.ts";
 import { ConfigError, ConnectionRefusedError, TimeoutError } from "../../transport/errors.ts";
-import { adapter, echo, readExactly } from "./loopback.ts";
+import { echo, readExactly } from "./loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 
 const { connector, listen, name } = adapter;

@@ -8,7 +8,8 @@ import {
   TlsError,
 } from "../../transport/errors.ts";
 import { testCerts } from "../fixtures/certs.ts";
-import { adapter, echo, readExactly } from "./loopback.ts";
+import { echo, readExactly } from "./loopback.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 
 const { connector, listen, name } = adapter;

@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { MockBroker, type MockBrokerOptions } from "../../testing/mod.ts";
 import type { ListenFn } from "../../transport/conn.ts";
 import { testCerts } from "../fixtures/certs.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import type { KafkaEnv } from "../integration/fixture.ts";
 import { withKafka } from "../integration/real_broker.ts";
 import { runtime, test } from "../harness.ts";
@@ -38,9 +39,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 const MAX_LOG = 64 * 1024;
 
-const listen: ListenFn = runtime === "deno"
-  ? (await import("../../transport/deno.ts")).denoListen
-  : (await import("../../transport/bun.ts")).bunListen;
+const { listen } = adapter;
 
 /** The workerd binary: `WORKERD_BIN`, else the devDependency's. Fails the test when missing. */
 function workerdBinary(): string {
@@ -121,15 +120,27 @@ function within<T>(until: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** A running workerd serving the test Worker. */
 class Workerd implements AsyncDisposable {
+  readonly child: ChildProcess;
+  readonly dir: string;
+  readonly port: number;
+  /** Settles once workerd exited and its pipes closed. */
+  readonly exited: Promise<void>;
+  /** What workerd printed so far (its own errors and the Worker's console). */
+  readonly logs: () => string;
+
   private constructor(
-    readonly child: ChildProcess,
-    readonly dir: string,
-    readonly port: number,
-    /** Settles once workerd exited and its pipes closed. */
-    readonly exited: Promise<void>,
-    /** What workerd printed so far (its own errors and the Worker's console). */
-    readonly logs: () => string,
-  ) {}
+    child: ChildProcess,
+    dir: string,
+    port: number,
+    exited: Promise<void>,
+    logs: () => string,
+  ) {
+    this.child = child;
+    this.dir = dir;
+    this.port = port;
+    this.exited = exited;
+    this.logs = logs;
+  }
 
   /**
    * Bundles the Worker and starts workerd with it.
@@ -416,4 +427,4 @@ withKafka((kafka: KafkaEnv) => {
     },
     { timeoutMs: 60_000 },
   );
-});
+}, "workerd Worker against the real broker");

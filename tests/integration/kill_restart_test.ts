@@ -4,9 +4,11 @@
  * DOWN and, while a request is queued, re-dials with growing backoff against the dead port;
  * once the broker is restarted both come back UP on their own and requests succeed again.
  *
- * This file restarts the shared broker, so it is named to run last under Deno (Bun does not
- * sort test files, so there it may run between others: the broker is back before it ends), and
- * it restarts the broker even when the test fails.
+ * This file kills the shared broker, so `scripts/test.sh` runs it in a runner invocation of its
+ * own after every other file, on each runtime: no other test can see the broker down, whatever
+ * order a runner picks for files or however many it runs at once. It restarts the broker even
+ * when the test fails, so a run that includes it among other files (a plain `deno test tests/`,
+ * which runs files one at a time) finds the broker up again afterwards.
  */
 
 import assert from "node:assert/strict";
@@ -240,4 +242,4 @@ withKafka((kafka) => {
       if ("skipReason" in loadKafka()) restartBroker();
     }
   }, 180_000);
-});
+}, "broker SIGKILLed and restarted");
