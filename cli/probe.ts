@@ -4,8 +4,9 @@
  * round-trip latency, or the typed error with a hint. Without `--bootstrap` it probes the
  * embedded test broker, started in-process on a loopback port.
  *
- * Run it with `deno run -A cli/probe.ts [options]` or `bun cli/probe.ts [options]`; `--help`
- * lists the options, environment variables and exit codes. This file only supplies the
+ * Run it with `deno run -A cli/probe.ts [options]`, `bun cli/probe.ts [options]` or
+ * `node cli/probe.ts [options]` (Node 22.18 or later, which runs TypeScript); `--help` lists the
+ * options, environment variables and exit codes. This file only supplies the
  * runtime's pieces (arguments, environment, socket adapter, files, exit code); the probe
  * itself is runtime-neutral and can be driven from code through {@link probeMain} or
  * {@link runProbe}.
@@ -62,14 +63,24 @@ export {
 } from "./hints.ts";
 export type { ApiRow } from "./api_table.ts";
 
+/** The `process` global of Bun and Node, as far as the entry point uses it. */
+interface ProcessGlobal {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  exitCode: number | undefined;
+}
+
 /** Bun's globals the entry point uses, typed structurally (no Bun type package needed). */
 interface BunGlobals {
   Bun: { file(path: string): { text(): Promise<string> } };
-  process: {
-    argv: string[];
-    env: Record<string, string | undefined>;
-    exitCode: number | undefined;
-  };
+  process: ProcessGlobal;
+}
+
+/** What tells the runtimes apart: Deno and Bun also define `process`. */
+interface RuntimeGlobals {
+  Bun?: unknown;
+  Deno?: unknown;
+  process?: ProcessGlobal;
 }
 
 /** What the entry point takes from the runtime it runs on. */
@@ -84,7 +95,29 @@ const print = (line: string): void => console.log(line);
 const printError = (line: string): void => console.error(line);
 
 async function hostRuntime(): Promise<Host> {
-  const g = globalThis as unknown as Partial<BunGlobals>;
+  const g = globalThis as unknown as RuntimeGlobals;
+  if (g.Deno === undefined && g.Bun === undefined && g.process !== undefined) {
+    const process = g.process;
+    const [{ nodeConnector, nodeListen }, { readFile }] = await Promise.all([
+      import("../transport/node.ts"),
+      import("node:fs/promises"),
+    ]);
+    return {
+      args: process.argv.slice(2),
+      env: process.env,
+      io: {
+        connector: nodeConnector,
+        listen: nodeListen,
+        readTextFile: (path) => readFile(path, "utf8"),
+        command: "node cli/probe.ts",
+        stdout: print,
+        stderr: printError,
+      },
+      setExitCode: (code) => {
+        process.exitCode = code;
+      },
+    };
+  }
   if (g.Bun !== undefined && g.process !== undefined) {
     const { Bun, process } = g as BunGlobals;
     const { bunConnector, bunListen } = await import("../transport/bun.ts");
@@ -123,7 +156,7 @@ async function hostRuntime(): Promise<Host> {
 }
 
 /**
- * Runs the probe on the current runtime (Deno or Bun) with the process's arguments and
+ * Runs the probe on the current runtime (Deno, Bun or Node) with the process's arguments and
  * environment, and sets the process exit code.
  *
  * @returns The exit code.

@@ -41,7 +41,7 @@ import type {
 } from "./conn.ts";
 import { dialFailure, guardedConnector, targetOf } from "./dial.ts";
 import { ConfigError, ConnectionClosedError, KafkaTransportError } from "./errors.ts";
-import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
+import { ConnCore } from "./conn_core.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
 // The seam types and error classes every adapter entry point shares (see that module).
@@ -210,21 +210,6 @@ export interface BunLike {
   }): BunListenerLike;
 }
 
-/** Buffered unread bytes at which the socket is paused until the reader catches up. */
-const PAUSE_AT = 2 * 1024 * 1024;
-/** Buffered unread bytes below which a paused socket resumes. */
-const RESUME_BELOW = 256 * 1024;
-
-const RESOLVED: Promise<void> = Promise.resolve();
-
-interface PendingWrite {
-  bytes: Uint8Array;
-  /** How much of `bytes` Bun has accepted. */
-  offset: number;
-  resolve: () => void;
-  reject: (error: KafkaTransportError) => void;
-}
-
 /** What a connection needs to know about its own setup. */
 interface BunConnSetup {
   target: string;
@@ -262,86 +247,33 @@ function connectFailure(error: unknown, target: string): KafkaTransportError {
 }
 
 /** A {@link Conn} over a Bun socket; it is the socket's `data`, driven by the handlers. */
-class BunConn implements Conn {
-  localAddr: NetAddr = { hostname: "", port: 0 };
-  remoteAddr: NetAddr = { hostname: "", port: 0 };
-  readonly secure: boolean;
-  readonly closed: Promise<KafkaTransportError | undefined>;
+class BunConn extends ConnCore {
   readonly #setup: BunConnSetup;
-  readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
   #socket: BunSocketLike | null = null;
   #established = false;
-  #ending: Ending | null = null;
-  /** Received chunks not read yet, from index `#head`. */
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #buffered = 0;
-  #paused = false;
-  #reader: PendingRead | null = null;
-  /** Writes not fully accepted by Bun yet, oldest first. */
-  #writes: PendingWrite[] = [];
+  /** The write Bun took only in part: the rest goes out on `drain`. */
+  #partial: Uint8Array | null = null;
+  #resolveSend: (() => void) | null = null;
 
   constructor(setup: BunConnSetup) {
+    super(setup.target, setup.secure);
     this.#setup = setup;
-    this.secure = setup.secure;
-    const { promise, resolve } = Promise.withResolvers<KafkaTransportError | undefined>();
-    this.closed = promise;
-    this.#settleClosed = resolve;
-  }
-
-  read(): Promise<Uint8Array | null> {
-    if (this.#head < this.#chunks.length) return Promise.resolve(this.#shift());
-    if (this.#ending !== null) return readAfterEnd(this.#ending);
-    if (this.#reader !== null) {
-      return Promise.reject(
-        new KafkaTransportError(
-          `read() on ${this.#setup.target} called while another read() is pending: await each read`,
-        ),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-    });
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
-    if (this.#writes.length > 0) return this.#enqueue(bytes, 0);
-    if (bytes.length === 0) return RESOLVED;
-    const accepted = this.#socket!.write(bytes);
-    if (accepted === bytes.length) return RESOLVED;
-    if (accepted < 0) return Promise.reject(this.#writeFailed());
-    return this.#enqueue(bytes, accepted);
-  }
-
-  close(reason?: KafkaTransportError): void {
-    if (this.#ending === null) this.#end(reason, false, false);
-  }
-
-  setNoDelay(noDelay: boolean): void {
-    if (this.#ending === null) this.#socket?.setNoDelay(noDelay);
-  }
-
-  setKeepAlive(keepAlive: boolean): void {
-    if (this.#ending === null) this.#socket?.setKeepAlive(keepAlive);
   }
 
   onOpen(socket: BunSocketLike): void {
     this.#socket = socket;
-    if (this.#ending !== null) {
+    if (this.ending !== null) {
       // Given up (timeout, abort) while Bun was still connecting.
       socket.terminate();
       return;
     }
-    this.localAddr = { hostname: socket.localAddress, port: socket.localPort };
-    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
     socket.setNoDelay(this.#setup.noDelay);
     if (this.#setup.keepAlive) socket.setKeepAlive(true);
     if (!this.secure) this.#establish();
   }
 
   onHandshake(success: boolean, authorizationError: Error | null): void {
-    if (this.#ending !== null || this.#established) return;
+    if (this.ending !== null || this.#established) return;
     const { verify, target } = this.#setup;
     if (authorizationError !== null) {
       // Bun reports a peer that hung up or spoke no TLS here too; only certificate problems
@@ -349,95 +281,119 @@ class BunConn implements Conn {
       const detail = errorText(authorizationError);
       const kind = classifyTlsFailure(detail);
       if (verify || (kind !== "untrusted" && kind !== "hostname" && kind !== "expired")) {
-        this.#end(tlsFailure(target, detail, authorizationError), true, true);
+        this.fail(tlsFailure(target, detail, authorizationError));
         return;
       }
     } else if (verify && !success) {
       // A server requesting client certificates: success says whether the client was authorized.
-      this.#end(
-        tlsFailure(target, "the peer's certificate was not authorized", null),
-        true,
-        true,
-      );
+      this.fail(tlsFailure(target, "the peer's certificate was not authorized", null));
       return;
     }
     this.#establish();
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.#ending !== null) return;
-    const reader = this.#reader;
-    if (reader !== null) {
-      this.#reader = null;
-      reader.resolve(chunk);
-      return;
-    }
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    if (this.#buffered >= PAUSE_AT && !this.#paused) {
-      this.#paused = true;
-      this.#socket!.pause();
-    }
+    this.push(chunk);
   }
 
   onDrain(): void {
-    const socket = this.#socket!;
-    while (this.#writes.length > 0 && this.#ending === null) {
-      const pending = this.#writes[0];
-      const accepted = socket.write(
-        pending.offset === 0 ? pending.bytes : pending.bytes.subarray(pending.offset),
-      );
-      if (accepted < 0) {
-        this.#writeFailed();
-        return;
-      }
-      pending.offset += accepted;
-      if (pending.offset < pending.bytes.length) return;
-      this.#writes.shift();
-      pending.resolve();
+    const rest = this.#partial;
+    if (rest === null || this.ending !== null) return;
+    const accepted = this.#socket!.write(rest);
+    if (accepted < 0) {
+      this.#writeLost();
+      return;
     }
+    if (accepted < rest.length) {
+      this.#partial = rest.subarray(accepted);
+      return;
+    }
+    this.#partial = null;
+    const resolve = this.#resolveSend!;
+    this.#resolveSend = null;
+    resolve();
   }
 
   onEnd(): void {
-    if (this.#ending === null) this.#end(undefined, false, true);
+    this.endOfInput();
   }
 
   onClose(error: Error | undefined): void {
-    if (this.#ending !== null) return;
+    if (this.ending !== null) return;
     const { target } = this.#setup;
     if (!this.#established && this.secure && this.#socket !== null) {
       const detail = error === undefined
         ? "ECONNRESET: the peer closed the connection during the handshake"
         : errorText(error);
-      this.#end(tlsFailure(target, detail, error), true, true);
+      this.fail(tlsFailure(target, detail, error));
       return;
     }
     if (error === undefined) {
-      this.#end(undefined, false, true);
+      this.endOfInput();
       return;
     }
-    this.#end(
+    this.fail(
       new ConnectionClosedError(`Connection to ${target} was lost (${errorText(error)})`, {
         cause: error,
       }),
-      true,
-      true,
     );
   }
 
   onError(error: Error): void {
-    if (this.#ending !== null) return;
+    if (this.ending !== null) return;
     const { target } = this.#setup;
-    const failure = this.secure
-      ? tlsFailure(target, errorText(error), error, this.#established ? "session" : "handshake")
-      : new ConnectionClosedError(`Connection to ${target} failed (${errorText(error)})`, {
-        cause: error,
-      });
-    this.#end(failure, true, true);
+    this.fail(
+      this.secure
+        ? tlsFailure(target, errorText(error), error, this.#established ? "session" : "handshake")
+        : new ConnectionClosedError(`Connection to ${target} failed (${errorText(error)})`, {
+          cause: error,
+        }),
+    );
   }
 
   onConnectError(error: unknown): void {
-    if (this.#ending === null) this.#end(connectFailure(error, this.#setup.target), true, false);
+    if (this.ending === null) this.fail(connectFailure(error, this.#setup.target));
+  }
+
+  protected send(bytes: Uint8Array): Promise<void> | undefined {
+    const accepted = this.#socket!.write(bytes);
+    if (accepted === bytes.length) return undefined;
+    if (accepted < 0) throw this.#lostWhileWriting();
+    this.#partial = bytes.subarray(accepted);
+    return new Promise((resolve) => {
+      this.#resolveSend = resolve;
+    });
+  }
+
+  /**
+   * Bun may call the close handler synchronously from `end()`; the connection has ended by
+   * then, so that call is ignored.
+   */
+  protected release(): void {
+    this.#partial = null;
+    this.#resolveSend = null;
+    if (!this.#established) {
+      this.#setup.failed(
+        this.ending?.reason ??
+          new ConnectionClosedError(`Connection to ${this.#setup.target} was closed`),
+      );
+    }
+    this.#socket?.end();
+  }
+
+  protected ioError(error: unknown): KafkaTransportError {
+    return error instanceof KafkaTransportError ? error : new ConnectionClosedError(
+      `Connection to ${this.#setup.target} was lost while writing to it (${errorText(error)})`,
+      { cause: error },
+    );
+  }
+
+  protected override pauseInput(): void {
+    this.#socket!.pause();
+  }
+
+  protected override resumeInput(): void {
+    this.#socket!.resume();
   }
 
   #establish(): void {
@@ -445,74 +401,15 @@ class BunConn implements Conn {
     this.#setup.established(this);
   }
 
-  #shift(): Uint8Array {
-    const chunk = this.#chunks[this.#head++];
-    if (this.#head === this.#chunks.length) {
-      this.#chunks = [];
-      this.#head = 0;
-    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
-      // A reader that never quite catches up must not keep every consumed chunk referenced.
-      this.#chunks = this.#chunks.slice(this.#head);
-      this.#head = 0;
-    }
-    this.#buffered -= chunk.length;
-    if (this.#paused && this.#buffered < RESUME_BELOW && this.#ending === null) {
-      this.#paused = false;
-      this.#socket!.resume();
-    }
-    return chunk;
-  }
-
-  #enqueue(bytes: Uint8Array, offset: number): Promise<void> {
-    return new Promise((resolve, reject) => this.#writes.push({ bytes, offset, resolve, reject }));
-  }
-
-  #writeAfterEnd(): KafkaTransportError {
-    const reason = this.#ending?.reason;
+  #lostWhileWriting(): ConnectionClosedError {
     return new ConnectionClosedError(
-      `Cannot write to ${this.#setup.target}: the connection is closed` +
-        (reason === undefined ? "" : ` (${reason.message})`),
-      { cause: reason },
-    );
-  }
-
-  /** Bun refused a write (socket already closed): the connection is gone. */
-  #writeFailed(): KafkaTransportError {
-    const failure = new ConnectionClosedError(
       `Connection to ${this.#setup.target} was lost while writing to it (the socket is closed)`,
     );
-    this.#end(failure, true, true);
-    return failure;
   }
 
-  /**
-   * Ends the connection once. `failed` makes reads reject with `reason` (after the chunks
-   * already received); `keepBuffered` keeps those chunks readable, which a local close drops.
-   */
-  #end(reason: KafkaTransportError | undefined, failed: boolean, keepBuffered: boolean): void {
-    const ending = { reason, failed };
-    this.#ending = ending;
-    if (!keepBuffered) {
-      this.#chunks = [];
-      this.#head = 0;
-      this.#buffered = 0;
-    }
-    this.#settleClosed(reason);
-    const reader = this.#reader;
-    this.#reader = null;
-    if (reader !== null) endPendingRead(reader, ending);
-    if (this.#writes.length > 0) {
-      const error = this.#writeAfterEnd();
-      for (const pending of this.#writes.splice(0)) pending.reject(error);
-    }
-    if (!this.#established) {
-      this.#setup.failed(
-        reason ?? new ConnectionClosedError(`Connection to ${this.#setup.target} was closed`),
-      );
-    }
-    // Bun may call the close handler synchronously from end(); #ending is already set, so
-    // that call is ignored.
-    this.#socket?.end();
+  /** Bun refused the rest of a write (socket already closed): the connection is gone. */
+  #writeLost(): void {
+    this.fail(this.#lostWhileWriting());
   }
 }
 

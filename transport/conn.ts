@@ -47,13 +47,15 @@ export interface Writable {
   write(bytes: Uint8Array): Promise<void>;
 }
 
-/** A connected byte stream: one TCP (or TLS, or in-memory) connection. */
+/**
+ * A connected byte stream: one TCP (or TLS, or in-memory) connection. Socket options
+ * (`noDelay`, `keepAlive`) are {@link ConnectOptions} the connector applies when it dials.
+ */
 export interface Conn extends Readable, Writable {
-  /** The local end of the connection. */
-  readonly localAddr: NetAddr;
-  /** The remote end of the connection. */
-  readonly remoteAddr: NetAddr;
-  /** Whether the bytes travel inside TLS. */
+  /**
+   * Whether the bytes travel inside TLS. The broker connection checks it when `tls` is
+   * configured, so that a connector ignoring `tls` cannot send credentials in the clear.
+   */
   readonly secure: boolean;
   /**
    * Settles exactly once when the connection is gone: with `undefined` after a local
@@ -68,18 +70,6 @@ export interface Conn extends Readable, Writable {
    * @param reason Why the connection is being closed; reported through {@link Conn.closed}.
    */
   close(reason?: KafkaTransportError): void;
-  /**
-   * Turns Nagle's algorithm off (`true`, the default for Kafka) or on.
-   *
-   * @param noDelay `true` to send small writes immediately.
-   */
-  setNoDelay(noDelay: boolean): void;
-  /**
-   * Enables or disables TCP keep-alive probes.
-   *
-   * @param keepAlive `true` to enable keep-alive.
-   */
-  setKeepAlive(keepAlive: boolean): void;
 }
 
 /** TLS settings for a connection. Hostname verification is on unless explicitly disabled. */

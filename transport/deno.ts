@@ -41,7 +41,7 @@ import {
   KafkaTransportError,
   TimeoutError,
 } from "./errors.ts";
-import { type Ending, readAfterEnd } from "./ending.ts";
+import { ConnCore } from "./conn_core.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
 // The seam types and error classes every adapter entry point shares (see that module).
@@ -64,15 +64,6 @@ const MAX_BUFFER_SIZE = 4 * 1024 * 1024;
  * can take a large bite (a TLS record is 16 KiB) instead of trickling into a small tail.
  */
 const MIN_READ_SPACE = 32 * 1024;
-
-const RESOLVED: Promise<void> = Promise.resolve();
-
-/** A write waiting for the ones before it to finish. */
-interface QueuedWrite {
-  bytes: Uint8Array;
-  resolve: () => void;
-  reject: (error: KafkaTransportError) => void;
-}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -161,47 +152,57 @@ function ioFailure(
 }
 
 /** A {@link Conn} over a `Deno.Conn` (TCP or TLS). */
-class DenoConn implements Conn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
-  readonly secure: boolean;
-  readonly closed: Promise<KafkaTransportError | undefined>;
+class DenoConn extends ConnCore {
+  /** The peer's address: what {@link startTls} verifies by default. */
+  readonly peer: NetAddr;
   readonly #raw: Deno.Conn;
   /** The raw connection when it is plain TCP; a TlsConn has no socket options (TLS
    * connections get theirs while still TCP, before the upgrade). */
   readonly #tcp: Deno.TcpConn | null;
-  readonly #target: string;
-  readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
-  #ending: Ending | null = null;
   #buf = new Uint8Array(MIN_BUFFER_SIZE);
   #pos = 0;
+  /** The space the read in progress fills. */
+  #space: Uint8Array = this.#buf;
   /** Whether the last read filled all the space it was given: more data was waiting. */
   #filled = false;
-  #reading = false;
-  /** Writes not yet started; the one in progress has been taken off. */
-  #queue: QueuedWrite[] = [];
-  #writing = false;
+  /** Set by {@link DenoConn.detachForTls}: the socket is handed on, not closed. */
+  #detached = false;
 
   constructor(raw: Deno.Conn, secure: boolean, target: string) {
+    super(target, secure);
     this.#raw = raw;
     this.#tcp = "setNoDelay" in raw ? raw as Deno.TcpConn : null;
-    this.#target = target;
-    this.secure = secure;
-    this.localAddr = netAddr(raw.localAddr);
-    this.remoteAddr = netAddr(raw.remoteAddr);
-    const { promise, resolve } = Promise.withResolvers<KafkaTransportError | undefined>();
-    this.closed = promise;
-    this.#settleClosed = resolve;
+    this.peer = netAddr(raw.remoteAddr);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#ending !== null) return readAfterEnd(this.#ending);
-    if (this.#reading) {
-      throw new KafkaTransportError(
-        `read() on ${this.#target} called while another read() is pending: await each read first`,
+  /**
+   * Hands the socket over to `Deno.startTls`: this wrapper ends (its `closed` settles with
+   * `undefined`) without closing the socket.
+   */
+  async detachForTls(): Promise<Deno.TcpConn> {
+    if (this.#tcp === null) {
+      throw new ConfigError(`startTls(): the connection to ${this.target} already uses TLS`);
+    }
+    if (this.reading) {
+      throw new ConfigError(
+        `startTls(): a read() on ${this.target} is pending; upgrade before reading, or once the ` +
+          "plaintext exchange is complete",
       );
     }
-    this.#reading = true;
+    // A zero-length write queues behind the pending ones, so this waits for all of them (and
+    // rejects once the connection has ended).
+    await this.write(new Uint8Array(0));
+    if (this.reading) {
+      throw new ConfigError(`startTls(): a read() on ${this.target} started during the upgrade`);
+    }
+    // Ended while the writes drained: this rejects as the wait above would have.
+    if (this.ending !== null) await this.write(new Uint8Array(0));
+    this.#detached = true;
+    this.close();
+    return this.#tcp;
+  }
+
+  protected override pull(): void {
     if (this.#buf.length - this.#pos < MIN_READ_SPACE) {
       // The old buffer stays alive only through the views already handed out. A bulk
       // transfer doubles the next buffer; request/response traffic shrinks it back.
@@ -211,137 +212,42 @@ class DenoConn implements Conn {
       this.#buf = new Uint8Array(size);
       this.#pos = 0;
     }
-    const space = this.#buf.subarray(this.#pos);
-    let n: number | null;
-    try {
-      n = await this.#raw.read(space);
-    } catch (error) {
-      this.#reading = false;
-      if (this.#ending !== null) return readAfterEnd(this.#ending);
-      const failure = ioFailure(error, this.#target, "reading from", this.secure);
-      this.#end(failure, true);
-      throw failure;
-    }
-    this.#reading = false;
-    if (this.#ending !== null) return readAfterEnd(this.#ending);
+    this.#space = this.#buf.subarray(this.#pos);
+    this.#raw.read(this.#space).then(this.#onRead, this.#onReadFailed);
+  }
+
+  protected send(bytes: Uint8Array): Promise<void> {
+    return this.#writeAll(bytes);
+  }
+
+  protected release(): void {
+    if (!this.#detached) closeQuietly(this.#raw);
+  }
+
+  protected ioError(error: unknown, doing: "reading from" | "writing to"): KafkaTransportError {
+    return ioFailure(error, this.target, doing, this.secure);
+  }
+
+  readonly #onRead = (n: number | null): void => {
+    if (this.ending !== null) return; // Closed meanwhile: the read already ended.
     if (n === null) {
-      this.#end(undefined, false);
-      return null;
+      this.endOfInput();
+      return;
     }
-    this.#filled = n === space.length;
+    this.#filled = n === this.#space.length;
     const start = this.#pos;
     this.#pos = start + n;
-    return this.#buf.subarray(start, this.#pos);
-  }
+    this.push(this.#buf.subarray(start, this.#pos));
+  };
 
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
-    if (this.#writing) {
-      const { promise, resolve, reject } = Promise.withResolvers<void>();
-      this.#queue.push({ bytes, resolve, reject });
-      return promise;
-    }
-    if (bytes.length === 0) return RESOLVED;
-    // Nothing queued: write straight away, without a queue entry.
-    return this.#writeFirst(bytes);
-  }
-
-  close(reason?: KafkaTransportError): void {
-    if (this.#ending !== null) return;
-    this.#end(reason, false);
-  }
-
-  setNoDelay(noDelay: boolean): void {
-    if (this.#ending === null) this.#tcp?.setNoDelay(noDelay);
-  }
-
-  setKeepAlive(keepAlive: boolean): void {
-    if (this.#ending === null) this.#tcp?.setKeepAlive(keepAlive);
-  }
-
-  /**
-   * Hands the socket over to `Deno.startTls`: this wrapper ends (its `closed` settles with
-   * `undefined`) without closing the socket.
-   */
-  async detachForTls(): Promise<Deno.TcpConn> {
-    if (this.#ending !== null) throw this.#writeAfterEnd();
-    if (this.#tcp === null) {
-      throw new ConfigError(`startTls(): the connection to ${this.#target} already uses TLS`);
-    }
-    if (this.#reading) {
-      throw new ConfigError(
-        `startTls(): a read() on ${this.#target} is pending; upgrade before reading, or once the ` +
-          "plaintext exchange is complete",
-      );
-    }
-    // A zero-length write queues behind the pending ones, so this waits for all of them.
-    await this.write(new Uint8Array(0));
-    if (this.#ending !== null) throw this.#writeAfterEnd();
-    if (this.#reading) {
-      throw new ConfigError(`startTls(): a read() on ${this.#target} started during the upgrade`);
-    }
-    this.#ending = { reason: undefined, failed: false };
-    this.#settleClosed(undefined);
-    return this.#tcp;
-  }
-
-  #writeAfterEnd(): KafkaTransportError {
-    const reason = this.#ending?.reason;
-    return new ConnectionClosedError(
-      `Cannot write to ${this.#target}: the connection is closed` +
-        (reason === undefined ? "" : ` (${reason.message})`),
-      { cause: reason },
-    );
-  }
-
-  async #writeFirst(bytes: Uint8Array): Promise<void> {
-    this.#writing = true;
-    try {
-      await this.#writeAll(bytes);
-    } catch (error) {
-      throw this.#writeFailure(error);
-    } finally {
-      if (this.#queue.length > 0) void this.#pump();
-      else this.#writing = false;
-    }
-  }
-
-  /** Works through writes queued while another was in progress, in order. */
-  async #pump(): Promise<void> {
-    while (this.#queue.length > 0 && this.#ending === null) {
-      const item = this.#queue.shift()!;
-      try {
-        await this.#writeAll(item.bytes);
-        item.resolve();
-      } catch (error) {
-        item.reject(this.#writeFailure(error));
-      }
-    }
-    this.#writing = false;
-  }
+  readonly #onReadFailed = (error: unknown): void => {
+    if (this.ending === null) this.readFailed(error);
+  };
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
       done += await this.#raw.write(done === 0 ? bytes : bytes.subarray(done));
-    }
-  }
-
-  /** A failed write ends the connection (unless it failed because the connection ended). */
-  #writeFailure(error: unknown): KafkaTransportError {
-    if (this.#ending !== null) return this.#writeAfterEnd();
-    const failure = ioFailure(error, this.#target, "writing to", this.secure);
-    this.#end(failure, true);
-    return failure;
-  }
-
-  #end(reason: KafkaTransportError | undefined, failed: boolean): void {
-    this.#ending = { reason, failed };
-    closeQuietly(this.#raw);
-    this.#settleClosed(reason);
-    if (this.#queue.length > 0) {
-      const error = this.#writeAfterEnd();
-      for (const item of this.#queue.splice(0)) item.reject(error);
     }
   }
 }
@@ -493,7 +399,7 @@ export const denoConnector: Connector = guardedConnector(systemClock, dial);
 export async function startTls(
   conn: Conn,
   tls: TlsOptions,
-  host: string = conn.remoteAddr.hostname,
+  host?: string,
   limits: Pick<ConnectOptions, "signal" | "timeoutMs"> = {},
 ): Promise<Conn> {
   if (!(conn instanceof DenoConn)) {
@@ -501,20 +407,25 @@ export async function startTls(
       "startTls() needs a connection made by denoConnector or denoListen from this module",
     );
   }
+  const { peer } = conn;
   if (tls.cert !== undefined || tls.key !== undefined) {
     throw new ConfigError(
       "startTls() cannot send a client certificate (Deno.startTls has no cert/key option): for " +
         "mutual TLS dial with denoConnector and tls.cert / tls.key",
     );
   }
-  const target = targetOf(conn.remoteAddr.hostname, conn.remoteAddr.port);
+  const target = targetOf(peer.hostname, peer.port);
   const tcp = await conn.detachForTls();
   return await guardDial<Conn>(
     target,
     limits,
     systemClock,
     async (abort) =>
-      new DenoConn(await upgrade(tcp, tls, tls.serverName ?? host, target, abort), true, target),
+      new DenoConn(
+        await upgrade(tcp, tls, tls.serverName ?? host ?? peer.hostname, target, abort),
+        true,
+        target,
+      ),
     (late) => late.close(),
   ).catch((error) => {
     // The guard gave up (timeout, abort) while the handshake ran: its socket is ours to close.

@@ -20,13 +20,14 @@
 import { type Clock, type Random, systemClock, type TimerHandle } from "./clock.ts";
 import type { Conn, ConnectOptions, Connector, NetAddr } from "./conn.ts";
 import { checkConnectOptions, guardDial, targetOf } from "./dial.ts";
-import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
+import { ConnCore } from "./conn_core.ts";
 import {
   ConfigError,
   ConnectionClosedError,
   ConnectionRefusedError,
-  KafkaTransportError,
+  type KafkaTransportError,
 } from "./errors.ts";
+import { Fifo } from "./fifo.ts";
 
 /**
  * How written bytes are cut into the chunks `read()` returns: `"whole"` (each write as one
@@ -50,13 +51,15 @@ export interface MemoryPairOptions {
   clock?: Clock;
   /**
    * Bytes that may wait unread in one direction before `write()` stops resolving (backpressure):
-   * a write is queued at once but its promise settles only when the backlog is back within the
-   * limit. Default: unbounded.
+   * the write that takes the backlog past the limit is delivered at once, but its promise
+   * settles only when the backlog is back within the limit, and later writes wait behind it.
+   * Closing an end while the peer's write waits for room fails that write and the peer's
+   * connection with a `ConnectionClosedError` (a reset). Default: unbounded.
    */
   bufferLimit?: number;
-  /** The client end's own address; default `memory:<ephemeral port>`. */
+  /** The client end's address, as the server end's messages name it; default `memory:<ephemeral port>`. */
   clientAddr?: NetAddr;
-  /** The server end's own address; default `memory:9092`. */
+  /** The server end's address, as the client end's messages name it; default `memory:9092`. */
   serverAddr?: NetAddr;
 }
 
@@ -134,7 +137,6 @@ interface LinkSettings {
   bufferLimit: number;
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
 const CHUNKINGS: readonly MemoryChunking[] = ["whole", "byte", "random"];
 
 function checkChunking(chunking: MemoryChunking): MemoryChunking {
@@ -162,36 +164,25 @@ function ephemeralAddr(): NetAddr {
 }
 
 /** One end of an in-memory connection; it owns the bytes travelling towards it. */
-class MemoryConn implements Conn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
-  readonly secure = false;
-  readonly closed: Promise<KafkaTransportError | undefined>;
+class MemoryConn extends ConnCore {
   readonly #link: LinkSettings;
-  readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
   #peer!: MemoryConn;
-  /** How this end ended; reads then reject when `failed`, else return null. */
-  #ending: Ending | null = null;
   // Inbound bytes, from segment `#head`, offset `#offset` within it.
-  #segments: Segment[] = [];
-  #head = 0;
+  readonly #segments = new Fifo<Segment>();
   #offset = 0;
   #inbound = 0;
   #stalled = false;
   /** The peer closed: after the inbound bytes, reads see end of stream. */
   #peerDone = false;
-  #reader: PendingRead | null = null;
+  /** Cut by {@link MemoryFaults.cut}: both ends fail on their own, the peer sees no FIN. */
+  #severed = false;
   #timer: TimerHandle = undefined;
   /** The peer's writes waiting for this end's backlog to shrink to the limit. */
   #drainWaiters: PendingWrite[] = [];
 
-  constructor(link: LinkSettings, localAddr: NetAddr, remoteAddr: NetAddr) {
+  constructor(link: LinkSettings, remoteAddr: NetAddr) {
+    super(targetOf(remoteAddr.hostname, remoteAddr.port), false);
     this.#link = link;
-    this.localAddr = localAddr;
-    this.remoteAddr = remoteAddr;
-    const { promise, resolve } = Promise.withResolvers<KafkaTransportError | undefined>();
-    this.closed = promise;
-    this.#settleClosed = resolve;
   }
 
   /** Creates two connected ends and the faults object driving them. */
@@ -210,8 +201,8 @@ class MemoryConn implements Conn {
     }
     const clientAddr = options.clientAddr ?? ephemeralAddr();
     const serverAddr = options.serverAddr ?? { hostname: "memory", port: 9092 };
-    const client = new MemoryConn(link, clientAddr, serverAddr);
-    const server = new MemoryConn(link, serverAddr, clientAddr);
+    const client = new MemoryConn(link, serverAddr);
+    const server = new MemoryConn(link, clientAddr);
     client.#peer = server;
     server.#peer = client;
     const ends = (direction: MemoryDirection = "both"): MemoryConn[] =>
@@ -240,8 +231,10 @@ class MemoryConn implements Conn {
           `Connection between ${targetOf(clientAddr.hostname, clientAddr.port)} and ` +
             `${targetOf(serverAddr.hostname, serverAddr.port)} was cut (MemoryFaults.cut())`,
         );
-        client.#end(error, true, false);
-        server.#end(error, true, false);
+        client.#severed = true;
+        server.#severed = true;
+        client.fail(error);
+        server.fail(error);
       },
       pendingBytes(direction: "toServer" | "toClient"): number {
         return (direction === "toServer" ? server : client).#inbound;
@@ -250,38 +243,13 @@ class MemoryConn implements Conn {
     return { client, server, faults };
   }
 
-  read(): Promise<Uint8Array | null> {
-    if (this.#ending !== null) return readAfterEnd(this.#ending);
-    if (this.#reader !== null) {
-      return Promise.reject(
-        new KafkaTransportError("read() called while another read() is pending: await each read"),
-      );
-    }
-    if (!this.#stalled) {
-      const chunk = this.#take();
-      if (chunk !== null) return Promise.resolve(chunk);
-      if (this.#peerDone && this.#inbound === 0) {
-        this.#end(undefined, false, true);
-        return Promise.resolve(null);
-      }
-    }
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-      this.#armTimer();
-    });
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#ending !== null) return Promise.reject(this.#writeError(this.#ending.reason));
+  protected send(bytes: Uint8Array): Promise<void> | undefined {
     const peer = this.#peer;
-    if (peer.#ending !== null) {
-      const failure = new ConnectionClosedError(
-        `Cannot write to ${this.#remote()}: the peer closed the connection`,
+    if (peer.ending !== null) {
+      throw new ConnectionClosedError(
+        `Cannot write to ${this.target}: the peer closed the connection`,
       );
-      this.#end(failure, true, false);
-      return Promise.reject(failure);
     }
-    if (bytes.length === 0) return RESOLVED;
     // A copy: the caller may reuse `bytes` once the write resolves, long before it is read.
     peer.#segments.push({
       bytes: bytes.slice(),
@@ -289,37 +257,46 @@ class MemoryConn implements Conn {
     });
     peer.#inbound += bytes.length;
     peer.#deliver();
-    if (peer.#inbound <= this.#link.bufferLimit) return RESOLVED;
+    if (peer.#inbound <= this.#link.bufferLimit) return undefined;
     return new Promise((resolve, reject) => peer.#drainWaiters.push({ resolve, reject }));
   }
 
-  close(reason?: KafkaTransportError): void {
-    if (this.#ending === null) this.#end(reason, false, true);
+  protected ioError(error: unknown): KafkaTransportError {
+    return error as KafkaTransportError; // Memory raises only its own errors.
   }
 
-  /** Socket options mean nothing in memory; accepted so callers need not care. */
-  setNoDelay(_noDelay: boolean): void {}
-
-  /** Socket options mean nothing in memory; accepted so callers need not care. */
-  setKeepAlive(_keepAlive: boolean): void {}
-
-  #remote(): string {
-    return targetOf(this.remoteAddr.hostname, this.remoteAddr.port);
+  protected override pull(): void {
+    this.#deliver();
   }
 
-  #writeError(reason: KafkaTransportError | undefined): ConnectionClosedError {
-    return new ConnectionClosedError(
-      `Cannot write to ${this.#remote()}: the connection is closed` +
-        (reason === undefined ? "" : ` (${reason.message})`),
-      { cause: reason },
-    );
+  /**
+   * Nothing more is read or written here: the peer reads what is on its way, then end of
+   * stream (a FIN); writes of the peer still waiting for room in this end's backlog fail, as
+   * on a link reset.
+   */
+  protected release(): void {
+    this.#clearTimer();
+    this.#segments.drain();
+    this.#offset = 0;
+    this.#inbound = 0;
+    const lost = this.#drainWaiters.splice(0);
+    if (lost.length > 0) {
+      const error = new ConnectionClosedError(
+        `Connection to ${this.#peer.target} was reset: the peer closed it with bytes unread`,
+      );
+      for (const waiter of lost) waiter.reject(error);
+    }
+    if (this.#severed) return;
+    const peer = this.#peer;
+    peer.#peerDone = true;
+    peer.#deliver();
   }
 
   /** Takes the next chunk that is ready, cut per the chunking mode, or returns null. */
   #take(): Uint8Array | null {
-    if (this.#head >= this.#segments.length) return null;
+    const first = this.#segments.peek();
+    if (first === undefined) return null;
     const now = this.#link.clock.now();
-    const first = this.#segments[this.#head];
     if (first.readyAt > now) return null;
     const available = first.bytes.length - this.#offset;
     let size: number;
@@ -332,9 +309,11 @@ class MemoryConn implements Conn {
         break;
       case "random": {
         let ready = available;
-        for (let i = this.#head + 1; i < this.#segments.length; i++) {
-          if (this.#segments[i].readyAt > now) break;
-          ready += this.#segments[i].bytes.length;
+        const segments = this.#segments;
+        for (let i = 1; i < segments.length; i++) {
+          const segment = segments.at(i)!;
+          if (segment.readyAt > now) break;
+          ready += segment.bytes.length;
         }
         size = 1 + Math.min(ready - 1, Math.floor(this.#link.random() * ready));
         break;
@@ -354,7 +333,7 @@ class MemoryConn implements Conn {
     const chunk = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
-      const segment = this.#segments[this.#head].bytes;
+      const segment = this.#segments.peek()!.bytes;
       const n = Math.min(size - filled, segment.length - this.#offset);
       chunk.set(segment.subarray(this.#offset, this.#offset + n), filled);
       filled += n;
@@ -365,17 +344,9 @@ class MemoryConn implements Conn {
 
   #advance(n: number): void {
     this.#offset += n;
-    if (this.#offset < this.#segments[this.#head].bytes.length) return;
+    if (this.#offset < this.#segments.peek()!.bytes.length) return;
     this.#offset = 0;
-    this.#head++;
-    if (this.#head === this.#segments.length) {
-      this.#segments = [];
-      this.#head = 0;
-    } else if (this.#head >= 64 && this.#head * 2 >= this.#segments.length) {
-      // A reader that never quite catches up must not keep every consumed segment referenced.
-      this.#segments = this.#segments.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#segments.shift();
   }
 
   #releaseWriters(): void {
@@ -385,16 +356,12 @@ class MemoryConn implements Conn {
 
   /** Hands what is ready (or end of stream) to a pending read, or arms the delay timer. */
   #deliver(): void {
-    const reader = this.#reader;
-    if (reader === null || this.#stalled) return;
+    if (!this.reading || this.#stalled) return;
     const chunk = this.#take();
     if (chunk !== null) {
-      this.#reader = null;
-      reader.resolve(chunk);
+      this.push(chunk);
     } else if (this.#peerDone && this.#inbound === 0) {
-      this.#reader = null;
-      this.#end(undefined, false, true);
-      reader.resolve(null);
+      this.endOfInput();
     } else {
       this.#armTimer();
     }
@@ -402,9 +369,10 @@ class MemoryConn implements Conn {
 
   /** One timer at most, for the head segment, and only while a read waits for it. */
   #armTimer(): void {
-    if (this.#timer !== undefined || this.#stalled || this.#head >= this.#segments.length) return;
+    const head = this.#segments.peek();
+    if (this.#timer !== undefined || this.#stalled || head === undefined) return;
     const clock = this.#link.clock;
-    const wait = this.#segments[this.#head].readyAt - clock.now();
+    const wait = head.readyAt - clock.now();
     if (wait <= 0) return;
     this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
@@ -426,46 +394,6 @@ class MemoryConn implements Conn {
   #resume(): void {
     this.#stalled = false;
     this.#deliver();
-  }
-
-  /**
-   * Ends this side. `failed` makes reads reject with `reason`; `notifyPeer` lets the peer read
-   * what is already on its way and then end of stream (a FIN), whereas a cut ends both sides
-   * itself.
-   */
-  #end(reason: KafkaTransportError | undefined, failed: boolean, notifyPeer: boolean): void {
-    if (this.#ending !== null) return;
-    const ending = { reason, failed };
-    this.#ending = ending;
-    this.#clearTimer();
-    this.#segments = [];
-    this.#head = 0;
-    this.#offset = 0;
-    this.#inbound = 0;
-    this.#settleClosed(reason);
-    const reader = this.#reader;
-    this.#reader = null;
-    if (reader !== null) endPendingRead(reader, ending);
-    const peer = this.#peer;
-    // The peer's writes into this end can no longer be read, and this end's own writes
-    // waiting on the peer's backlog are abandoned with it.
-    const lost = this.#drainWaiters.splice(0);
-    if (lost.length > 0) {
-      const error = new ConnectionClosedError(
-        `Cannot write to ${peer.#remote()}: the peer closed the connection`,
-        { cause: reason },
-      );
-      for (const waiter of lost) waiter.reject(error);
-    }
-    const mine = peer.#drainWaiters.splice(0);
-    if (mine.length > 0) {
-      const error = this.#writeError(reason);
-      for (const waiter of mine) waiter.reject(error);
-    }
-    if (notifyPeer) {
-      peer.#peerDone = true;
-      peer.#deliver();
-    }
   }
 }
 
@@ -498,8 +426,8 @@ function sleep(clock: Clock, ms: number, abort: AbortSignal): Promise<void> {
 
 /**
  * Makes a {@link Connector} that, for each dial, creates a {@link memoryPair} (with `options`)
- * and hands the server end to `accept`, e.g. the test broker's in-memory mode. The client end
- * has the dialled host and port as its `remoteAddr`. `timeoutMs` and `signal` are honoured
+ * and hands the server end to `accept`, e.g. the test broker's in-memory mode. The client end's
+ * messages name the dialled host and port. `timeoutMs` and `signal` are honoured
  * during `connectDelayMs`.
  *
  * @param accept Receives each new server end and its faults. If it throws, the dial fails with

@@ -29,7 +29,7 @@
  * to 64 KiB at a time into memory this adapter allocates; a small read is copied out so the
  * buffer can be reused, a large one is handed over as it is. Either way the chunk returned by
  * `read()` belongs to the caller. Writes are handed to the socket's writer one at a time, in
- * order, each after `writer.ready`, and resolve once the writer has taken the bytes.
+ * order, and resolve once the writer has taken the bytes.
  *
  * @example
  * ```ts ignore
@@ -68,7 +68,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import type { Conn, ConnectOptions, Connector, NetAddr, TlsOptions } from "./conn.ts";
+import type { Conn, ConnectOptions, Connector, TlsOptions } from "./conn.ts";
 import { dialFailure, guardedConnector } from "./dial.ts";
 import {
   AbortError,
@@ -78,7 +78,7 @@ import {
   KafkaTransportError,
   TlsError,
 } from "./errors.ts";
-import { type Ending, endPendingRead, type PendingRead, readAfterEnd } from "./ending.ts";
+import { ConnCore } from "./conn_core.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
 
 // The seam types and error classes every adapter entry point shares (see that module).
@@ -159,30 +159,11 @@ const READ_SIZE = 64 * 1024;
 /** Reads up to this size are copied out, so that the read buffer can be used again. */
 const COPY_UP_TO = READ_SIZE / 2;
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
 function ignore(): void {}
 
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
-}
-
-/**
- * Parses the runtime's `host:port` (`[v6]:port`), falling back to what is known.
- *
- * @param text The address the runtime reported, if any.
- * @param fallback The address used when it reported none, or no port.
- * @returns The address.
- */
-function parseAddr(text: string | undefined, fallback: NetAddr): NetAddr {
-  if (typeof text !== "string" || text.length === 0) return fallback;
-  const colon = text.lastIndexOf(":");
-  const port = colon < 0 ? NaN : Number(text.slice(colon + 1));
-  if (!Number.isInteger(port) || (text.includes("]") && colon < text.indexOf("]"))) {
-    return { hostname: text.replace(/^\[(.*)\]$/, "$1"), port: fallback.port };
-  }
-  return { hostname: text.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port };
 }
 
 /** Refuses TLS settings a Workers socket cannot act on. */
@@ -286,55 +267,20 @@ function ioFailure(
   );
 }
 
-/** A write waiting for its turn, or handed to the writer and waiting for it to finish. */
-interface PendingWrite {
-  bytes: Uint8Array;
-  resolve: () => void;
-  reject: (error: KafkaTransportError) => void;
-}
-
 type Reader = ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
 
 /** A {@link Conn} over a connected (and, with TLS, handshaken) Workers socket. */
-class WorkersConn implements Conn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
-  readonly secure: boolean;
-  readonly closed: Promise<KafkaTransportError | undefined>;
-  readonly #settleClosed: (reason: KafkaTransportError | undefined) => void;
+class WorkersConn extends ConnCore {
   readonly #socket: WorkersSocketLike;
-  readonly #target: string;
   readonly #reader: Reader;
   readonly #byob: boolean;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   /** A read buffer no chunk handed out refers to. */
   #spare: ArrayBuffer | null = null;
-  #pendingRead: PendingRead | null = null;
-  /** Writes not handed to the writer yet, oldest first. */
-  #queued: PendingWrite[] = [];
-  /** Writes handed to the writer, not finished yet. */
-  readonly #handed: Set<PendingWrite> = new Set();
-  #waitingReady = false;
-  #ending: Ending | null = null;
-  /** The reader is done: end of stream seen, or cancelled. */
-  #readerDone = false;
-  #released = false;
 
-  constructor(
-    socket: WorkersSocketLike,
-    target: string,
-    secure: boolean,
-    remoteAddr: NetAddr,
-    localAddr: NetAddr,
-  ) {
+  constructor(socket: WorkersSocketLike, target: string, secure: boolean) {
+    super(target, secure);
     this.#socket = socket;
-    this.#target = target;
-    this.secure = secure;
-    this.remoteAddr = remoteAddr;
-    this.localAddr = localAddr;
-    const { promise, resolve } = Promise.withResolvers<KafkaTransportError | undefined>();
-    this.closed = promise;
-    this.#settleClosed = resolve;
     let reader: Reader;
     let byob = true;
     try {
@@ -347,53 +293,14 @@ class WorkersConn implements Conn {
     this.#reader = reader;
     this.#byob = byob;
     this.#writer = socket.writable.getWriter();
-    socket.closed.then(() => this.#onSocketClosed(), (error) => this.#onSocketFailed(error));
+    socket.closed.then(
+      // Closed cleanly by the peer: what the stream still holds stays readable.
+      () => this.endDraining(),
+      (error) => this.fail(ioFailure(error, this.target, "talking to", this.secure)),
+    );
   }
 
-  read(): Promise<Uint8Array | null> {
-    const ending = this.#ending;
-    if (ending !== null && (ending.failed || this.#readerDone)) return readAfterEnd(ending);
-    if (this.#pendingRead !== null) {
-      return Promise.reject(
-        new KafkaTransportError(
-          `read() on ${this.#target} called while another read() is pending: await each read`,
-        ),
-      );
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array | null>();
-    this.#pendingRead = { resolve, reject };
-    this.#pull();
-    return promise;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
-    if (bytes.length === 0) return RESOLVED;
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#queued.push({ bytes, resolve, reject });
-    this.#pump();
-    return promise;
-  }
-
-  close(reason?: KafkaTransportError): void {
-    if (this.#ending === null) {
-      this.#end(reason, false);
-      return;
-    }
-    // Draining after a clean close by the peer: stop, as a local close does.
-    const pending = this.#pendingRead;
-    this.#pendingRead = null;
-    pending?.resolve(null);
-    this.#release();
-  }
-
-  /** Does nothing: Workers sockets expose no TCP_NODELAY setting. */
-  setNoDelay(_noDelay: boolean): void {}
-
-  /** Does nothing: Workers sockets expose no keep-alive setting. */
-  setKeepAlive(_keepAlive: boolean): void {}
-
-  #pull(): void {
+  protected override pull(): void {
     let request: Promise<ReadableStreamReadResult<Uint8Array>>;
     try {
       if (this.#byob) {
@@ -407,159 +314,24 @@ class WorkersConn implements Conn {
       // workerd throws synchronously, e.g. for I/O from another request's context.
       request = Promise.reject(error);
     }
-    request.then((result) => this.#onRead(result), (error) => this.#onReadFailed(error));
-  }
-
-  #onRead(result: ReadableStreamReadResult<Uint8Array>): void {
-    const pending = this.#pendingRead;
-    if (pending === null) return; // Settled by close() meanwhile.
-    if (result.done) {
-      this.#readerDone = true;
-      if (this.#ending === null) {
-        this.#end(undefined, false); // Settles the pending read with null.
-      } else {
-        this.#pendingRead = null;
-        pending.resolve(null);
-        this.#release();
-      }
-      return;
-    }
-    const value = result.value;
-    if (value.byteLength === 0) {
-      if (this.#byob) this.#spare = value.buffer as ArrayBuffer;
-      this.#pull();
-      return;
-    }
-    this.#pendingRead = null;
-    pending.resolve(this.#own(value));
-  }
-
-  /** The chunk to hand out for what a read delivered; see the module documentation. */
-  #own(value: ArrayBufferView): Uint8Array {
-    const view = value instanceof Uint8Array
-      ? value
-      : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    if (!this.#byob) return view;
-    if (view.length > COPY_UP_TO) return view;
-    this.#spare = view.buffer as ArrayBuffer;
-    return view.slice();
-  }
-
-  #onReadFailed(error: unknown): void {
-    const pending = this.#pendingRead;
-    if (pending === null) return;
-    this.#readerDone = true;
-    if (this.#ending === null) {
-      this.#end(ioFailure(error, this.#target, "reading from", this.secure), true);
-      return;
-    }
-    // Draining after the socket closed cleanly: the end of what there was to read.
-    this.#pendingRead = null;
-    pending.resolve(null);
-    this.#release();
-  }
-
-  /** Hands queued writes to the writer in order, each once the writer is ready for it. */
-  #pump(): void {
-    const writer = this.#writer;
-    while (this.#queued.length > 0 && this.#ending === null) {
-      const desired = writer.desiredSize;
-      // Wait only with a write outstanding, for `ready` or for that write to finish (which
-      // pumps again): a writable whose high-water mark is 0 reports no room even while empty,
-      // and its `ready` may not settle until it is written to again.
-      if ((desired === null || desired <= 0) && this.#handed.size > 0) {
-        if (!this.#waitingReady) {
-          this.#waitingReady = true;
-          writer.ready.then(
-            () => {
-              this.#waitingReady = false;
-              this.#pump();
-            },
-            (error) => {
-              this.#waitingReady = false;
-              this.#writeFailed(error);
-            },
-          );
-        }
-        return;
-      }
-      const pending = this.#queued.shift()!;
-      this.#handed.add(pending);
-      let done: Promise<void>;
-      try {
-        done = writer.write(pending.bytes);
-      } catch (error) {
-        done = Promise.reject(error);
-      }
-      done.then(
-        () => {
-          if (!this.#handed.delete(pending)) return;
-          pending.resolve();
-          if (this.#handed.size === 0) this.#pump();
-        },
-        (error) => {
-          if (!this.#handed.delete(pending)) return;
-          pending.reject(this.#writeFailed(error));
-        },
-      );
-    }
-  }
-
-  /** A write failed: the connection is gone. Returns why. */
-  #writeFailed(error: unknown): KafkaTransportError {
-    if (this.#ending !== null) return this.#writeAfterEnd();
-    const failure = ioFailure(error, this.#target, "writing to", this.secure);
-    this.#end(failure, true);
-    return failure;
-  }
-
-  #writeAfterEnd(): KafkaTransportError {
-    const reason = this.#ending?.reason;
-    return new ConnectionClosedError(
-      `Cannot write to ${this.#target}: the connection is closed` +
-        (reason === undefined ? "" : ` (${reason.message})`),
-      { cause: reason },
-    );
-  }
-
-  #onSocketClosed(): void {
-    // Closed cleanly by the peer: what the stream still holds stays readable.
-    if (this.#ending === null) this.#end(undefined, false, true);
-  }
-
-  #onSocketFailed(error: unknown): void {
-    if (this.#ending !== null) return;
-    this.#readerDone = true;
-    this.#end(ioFailure(error, this.#target, "talking to", this.secure), true);
+    request.then(this.#onRead, this.#onReadFailed);
   }
 
   /**
-   * Ends the connection once: settles `closed`, fails the writes, and (unless the stream may
-   * still be drained after a clean close by the peer) settles the pending read and releases
-   * the socket.
+   * Hands the bytes to the writer; the connection sends one write at a time, so the writer
+   * never holds more than one chunk and its `ready` need not be waited for (a writable whose
+   * high-water mark is 0 reports no room even while empty).
    */
-  #end(reason: KafkaTransportError | undefined, failed: boolean, keepReading = false): void {
-    const ending = { reason, failed };
-    this.#ending = ending;
-    this.#settleClosed(reason);
-    if (this.#queued.length > 0 || this.#handed.size > 0) {
-      const error = this.#writeAfterEnd();
-      for (const pending of this.#queued.splice(0)) pending.reject(error);
-      for (const pending of this.#handed) pending.reject(error);
-      this.#handed.clear();
-    }
-    if (keepReading && !this.#readerDone) return;
-    const reader = this.#pendingRead;
-    this.#pendingRead = null;
-    if (reader !== null) endPendingRead(reader, ending);
-    this.#release();
+  protected send(bytes: Uint8Array): Promise<void> {
+    return this.#writer.write(bytes);
   }
 
-  /** Cancels the reader and closes the socket, once. */
-  #release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#readerDone = true;
+  protected ioError(error: unknown, doing: "reading from" | "writing to"): KafkaTransportError {
+    return ioFailure(error, this.target, doing, this.secure);
+  }
+
+  /** Cancels the reader and closes the socket. */
+  protected release(): void {
     this.#spare = null;
     try {
       this.#reader.cancel().catch(ignore);
@@ -571,6 +343,36 @@ class WorkersConn implements Conn {
     } catch {
       // As above.
     }
+  }
+
+  readonly #onRead = (result: ReadableStreamReadResult<Uint8Array>): void => {
+    if (!this.reading) return; // Settled by close() meanwhile.
+    if (result.done) {
+      this.endOfInput();
+      return;
+    }
+    const value = result.value;
+    if (value.byteLength === 0) {
+      if (this.#byob) this.#spare = value.buffer as ArrayBuffer;
+      this.pull();
+      return;
+    }
+    this.push(this.#own(value));
+  };
+
+  readonly #onReadFailed = (error: unknown): void => {
+    if (this.reading) this.readFailed(error);
+  };
+
+  /** The chunk to hand out for what a read delivered; see the module documentation. */
+  #own(value: ArrayBufferView): Uint8Array {
+    const view = value instanceof Uint8Array
+      ? value
+      : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (!this.#byob) return view;
+    if (view.length > COPY_UP_TO) return view;
+    this.#spare = view.buffer as ArrayBuffer;
+    return view.slice();
   }
 }
 
@@ -617,9 +419,8 @@ async function dial(
     }
   };
   try {
-    let info: WorkersSocketInfo;
     try {
-      info = (await socket.opened) ?? {};
+      await socket.opened;
     } catch (error) {
       discard(socket);
       throw connectFailure(error, target);
@@ -640,20 +441,14 @@ async function dial(
         throw handshakeFailure(error, target, name);
       }
       try {
-        info = { ...info, ...(await current.opened) };
+        await current.opened;
       } catch (error) {
         discard(current);
         throw handshakeFailure(error, target, name);
       }
       given();
     }
-    return new WorkersConn(
-      current,
-      target,
-      tls !== undefined,
-      parseAddr(info.remoteAddress, { hostname: host, port }),
-      parseAddr(info.localAddress, { hostname: "", port: 0 }),
-    );
+    return new WorkersConn(current, target, tls !== undefined);
   } finally {
     abort.removeEventListener("abort", onAbort);
   }

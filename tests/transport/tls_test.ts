@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import type { Conn, Listener, TlsOptions } from "../../transport/conn.ts";
 import {
-  AbortError,
   ChainVerificationRequiredError,
   ConfigError,
   TimeoutError,
@@ -144,7 +143,7 @@ async function withSilentListener(body: (port: number) => Promise<void>): Promis
   }
 }
 
-test(`${name}: a connect that does not complete in timeoutMs fails with TimeoutError`, async () => {
+test(`${name}: a TLS connect that times out fails with TimeoutError and closes its socket`, async () => {
   await withSilentListener(async (port) => {
     const started = performance.now();
     const error = await connector({
@@ -163,31 +162,15 @@ test(`${name}: a connect that does not complete in timeoutMs fails with TimeoutE
   });
 });
 
-test(`${name}: aborting the signal during the handshake fails with AbortError`, async () => {
-  await withSilentListener(async (port) => {
-    const controller = new AbortController();
-    const dial = connector({
-      host: "127.0.0.1",
-      port,
-      tls: { caCerts: [certs.ca] },
-      signal: controller.signal,
-    });
-    setTimeout(() => controller.abort(new Error("shutting down")), 50);
-    const error = await dial.catch((e) => e);
-    assert.ok(error instanceof AbortError, `got ${error}`);
-    assert.equal(error.retriable, false);
-  });
-});
-
-if (name === "bun") {
-  test("bun: dangerouslyDisableVerification accepts an untrusted, mismatched certificate", async () => {
+if (name === "bun" || name === "node") {
+  test(`${name}: dangerouslyDisableVerification accepts an untrusted, mismatched certificate`, async () => {
     await withTlsEcho(async (port) => {
       const tls = { serverName: "wrong.example", dangerouslyDisableVerification: true };
       await roundTrip(await connector({ host: "127.0.0.1", port, tls, timeoutMs: 5000 }));
     });
   });
 
-  test("bun: mutual TLS works with a client certificate and fails without one", async () => {
+  test(`${name}: mutual TLS works with a client certificate and fails without one`, async () => {
     const listener = await listen({
       tls: {
         cert: certs.serverCert,
@@ -229,6 +212,50 @@ if (name === "bun") {
       listener.close();
       await serving;
     }
+  });
+}
+
+if (name === "node") {
+  test("node: SNI is sent for host names, not for IP literals; an IP serverName is verified", async () => {
+    const tls = await import("node:tls");
+    const names: (string | false)[] = [];
+    const server = tls.createServer({ key: certs.serverKey, cert: certs.serverCert }, (socket) => {
+      names.push((socket as unknown as { servername: string | false }).servername);
+      socket.on("error", () => {});
+      socket.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const dial = async (host: string, serverName?: string) => {
+      const conn = await connector({
+        host,
+        port,
+        tls: { caCerts: [certs.ca], ...(serverName === undefined ? {} : { serverName }) },
+        timeoutMs: 5000,
+      });
+      assert.equal(await conn.read(), null);
+      conn.close();
+    };
+    try {
+      await dial("localhost");
+      await dial("127.0.0.1");
+      await dial("127.0.0.1", "localhost");
+      await dial("localhost", "127.0.0.1"); // verified against the IP SAN, without SNI
+      assert.deepEqual(names, ["localhost", false, "localhost", false]);
+      const error = await dialError(port, { caCerts: [certs.ca], serverName: "10.0.0.1" });
+      assert.ok(error instanceof TlsError, `got ${error}`);
+      assert.equal(error.kind, "hostname");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("node: unparsable TLS material is a ConfigError before dialling", async () => {
+    const tls = { cert: "nope", key: "nope" };
+    const error = await connector({ host: "localhost", port: 9, tls }).catch((e) => e);
+    assert.ok(error instanceof ConfigError, `got ${error}`);
+    assert.match(error.message, /PEM/);
+    await assert.rejects(listen({ tls: { cert: "nope", key: "nope" } }), ConfigError);
   });
 }
 

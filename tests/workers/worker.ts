@@ -128,8 +128,8 @@ async function metadata(broker: BrokerConnection, states: string[]): Promise<Kaf
 export interface DialReport {
   /** Whether the dial and one ApiVersions v0 round trip succeeded. */
   ok: boolean;
-  /** The connection's `secure`, `remoteAddr` and `localAddr`. */
-  conn?: { secure: boolean; remoteAddr: string; localAddr: string };
+  /** The connection's `secure`. */
+  conn?: { secure: boolean };
   /** The first bytes of the reply: its size prefix and correlation id. */
   replyHead?: number[];
   /** Why it failed. */
@@ -150,14 +150,9 @@ async function dial(params: URLSearchParams): Promise<DialReport> {
     try {
       await conn.write(API_VERSIONS_V0);
       const chunk = await conn.read();
-      const addr = (a: { hostname: string; port: number }) => `${a.hostname}:${a.port}`;
       return {
         ok: chunk !== null,
-        conn: {
-          secure: conn.secure,
-          remoteAddr: addr(conn.remoteAddr),
-          localAddr: addr(conn.localAddr),
-        },
+        conn: { secure: conn.secure },
         replyHead: chunk === null ? [] : [...chunk.subarray(0, 8)],
       };
     } finally {

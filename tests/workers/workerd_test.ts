@@ -318,14 +318,10 @@ test(
     });
     assert.equal(denied.error?.name, "AuthenticationError", describe(denied));
 
-    // The Conn itself: one ApiVersions v0 round trip, addresses as workerd reports them.
+    // The Conn itself: one ApiVersions v0 round trip.
     const raw = await workerd.get<DialReport>("/dial", plain);
     assert.equal(raw.ok, true, describe(raw));
-    assert.deepEqual(raw.conn, {
-      secure: false,
-      remoteAddr: `127.0.0.1:${plainBroker.port}`,
-      localAddr: ":0", // workerd does not report the local address
-    });
+    assert.deepEqual(raw.conn, { secure: false });
     assert.deepEqual(raw.replyHead?.slice(4, 8), [0, 0, 0, 1], "correlation id 1");
 
     const refused = await workerd.get<DialReport>("/dial", {
