@@ -21,10 +21,7 @@
  * @module
  */
 
-import { type ApiSpec, isFlexible } from "../protocol/api.ts";
-import { apiName, type ApiVersionRange, highestCommonVersion } from "../protocol/api_versions.ts";
-import type { Reader } from "../framing/reader.ts";
-import type { Writer } from "../framing/writer.ts";
+import type { ApiSpec } from "../protocol/api.ts";
 import type { Conn } from "../transport/conn.ts";
 import type { TimerHandle } from "../transport/clock.ts";
 import {
@@ -32,39 +29,31 @@ import {
   asKafkaError,
   ConfigError,
   ConnectionClosedError,
-  KafkaTransportError,
+  type KafkaTransportError,
 } from "../transport/errors.ts";
+import { ConnectWaiters } from "./connect_waiters.ts";
 import { backoffDelay, type BackoffState, INITIAL_BACKOFF, recordAttempt } from "./backoff.ts";
-import {
-  BrokerClosedError,
-  ConnectionSetupTimeoutError,
-  QueueFullError,
-  UnsupportedVersionError,
-  type VersionRange,
-} from "./errors.ts";
+import { BrokerClosedError, ConnectionSetupTimeoutError, type VersionRange } from "./errors.ts";
 import { authenticate, negotiateApiVersions, type SetupChannel } from "./handshake.ts";
+import { emitBytes } from "./hooks.ts";
 import { IdleReaper } from "./idle.ts";
 import {
   type BrokerConnectionOptions,
   type ResolvedBrokerOptions,
   resolveOptions,
 } from "./options.ts";
-import {
-  type Pending,
-  rawPending,
-  sendPending,
-  setupPending,
-  track,
-  type Tracking,
-} from "./pending.ts";
-import { emitBytes, Pipeline } from "./pipeline.ts";
+import { Intake } from "./intake.ts";
+import { Pipeline } from "./pipeline.ts";
 import { ReauthSchedule } from "./reauth.ts";
 import { BrokerSocket, type SocketOwner } from "./socket.ts";
+import type { BrokerRequest, CloseOptions, SendOptions } from "./request.ts";
+import { type ChannelHost, setupChannel } from "./setup_channel.ts";
 import { BrokerState, type StateChange } from "./state.ts";
+import { StateEvents } from "./state_events.ts";
 import { type BrokerStats, Counters } from "./stats.ts";
 import {
   dialHint,
-  encodeFailure,
+  insecureConnError,
   isConnectionLoss,
   legacyRefusal,
   lostError,
@@ -72,102 +61,12 @@ import {
   where,
   withContext,
 } from "./wording.ts";
+import { BrokerVersions } from "./versions.ts";
 
-/** A request described by its API key, version and body codec (the low-level entry point). */
-export interface BrokerRequest<T> {
-  /** The API key. */
-  apiKey: number;
-  /** The API version to send. */
-  apiVersion: number;
-  /** Whether this version is flexible: request header v2 and response header v1. */
-  flexible: boolean;
-  /** The API's name for messages; looked up from the key when omitted. */
-  apiName?: string;
-  /**
-   * Writes the request body (after the header).
-   *
-   * @param w Where to write.
-   */
-  encodeBody(w: Writer): void;
-  /**
-   * Reads the response body (after the header). Required unless `expectResponse` is false.
-   *
-   * @param r Positioned at the start of the response body.
-   * @returns The decoded response.
-   */
-  decodeBody?(r: Reader): T;
-  /**
-   * `false` for requests the broker does not answer (Produce with acks=0): the promise then
-   * resolves with `undefined` once the request is written. Default `true`.
-   */
-  expectResponse?: boolean;
-  /**
-   * Timeout from queueing to reply; the connection's `requestTimeoutMs` when omitted. A request
-   * waiting for room in a full queue (see `wait`) is not queued yet: abort it with `signal` to
-   * bound that wait.
-   */
-  timeoutMs?: number;
-  /**
-   * Aborts the request: before it is written it is removed from the queue; after, it settles
-   * at once and its reply is discarded when it arrives.
-   */
-  signal?: AbortSignal;
-  /**
-   * When the queue is at `maxQueued`: `true` (default) waits for room, `false` rejects with
-   * `QueueFullError` at once.
-   */
-  wait?: boolean;
-}
-
-/** Per-call options of {@link BrokerConnection.send}. */
-export interface SendOptions {
-  /** See {@link BrokerRequest.timeoutMs}. */
-  timeoutMs?: number;
-  /** See {@link BrokerRequest.signal}. */
-  signal?: AbortSignal;
-  /** See {@link BrokerRequest.wait}. */
-  wait?: boolean;
-  /** See {@link BrokerRequest.expectResponse}. */
-  expectResponse?: boolean;
-}
-
-/** Options of {@link BrokerConnection.close}. */
-export interface CloseOptions {
-  /**
-   * `true` (default): stop accepting requests, let the queued and in-flight ones finish up to
-   * `deadlineMs`, then fail the rest. `false`: fail everything now.
-   */
-  graceful?: boolean;
-  /** How long a graceful close waits. Default 30 000. */
-  deadlineMs?: number;
-}
+export type { BrokerRequest, CloseOptions, SendOptions } from "./request.ts";
 
 const { INIT, DOWN, TRY_CONNECT, CONNECT, SSL_HANDSHAKE, APIVERSION_QUERY, UP, REAUTH } =
   BrokerState;
-
-/**
- * Checks the header fields of a `request()` up front, so a bad key or version is refused when
- * the request is made rather than when it is written.
- *
- * @returns The error to reject with, or `null` when both fit in an int16.
- */
-function headerFieldError(apiKey: number, apiVersion: number): ConfigError | null {
-  if (!Number.isInteger(apiKey) || apiKey < 0 || apiKey > 0x7fff) {
-    return new ConfigError(`API key must be an integer in 0..32767, got ${apiKey}`);
-  }
-  if (!Number.isInteger(apiVersion) || apiVersion < 0 || apiVersion > 0x7fff) {
-    return new ConfigError(`API version must be an integer in 0..32767, got ${apiVersion}`);
-  }
-  return null;
-}
-
-/** Fires after the connection fails, so that awaits in a stale setup stop. */
-class StaleSetupError extends ConnectionClosedError {}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: KafkaTransportError) => void;
-}
 
 /**
  * A connection to one broker. Connects lazily on the first request (or `connect()`), runs
@@ -193,26 +92,20 @@ export class BrokerConnection implements AsyncDisposable {
   readonly #reauth: ReauthSchedule;
   readonly #owner: SocketOwner;
 
+  readonly #intake: Intake;
+  readonly #events = new StateEvents();
   #state: BrokerState = INIT;
   #stateSince: number;
-  readonly #listeners = new Set<(change: StateChange) => void>();
-  /** Changes not yet told to every listener: a change made by a listener waits its turn. */
-  readonly #changes: StateChange[] = [];
-  #emitting = false;
 
   /** The current dial and its socket; whatever an older one reports is ignored. */
   #socket: BrokerSocket | null = null;
-  #brokerApis: ApiVersionRange[] | null = null;
-  #apiVersionsMap: ReadonlyMap<number, VersionRange> | null = null;
-  /** The version picked per codec for the current ApiVersions reply. */
-  readonly #versions = new Map<ApiSpec<unknown, unknown>, number>();
+  readonly #versions = new BrokerVersions();
   #established = false;
   #upAt = 0;
   #backoff: BackoffState = INITIAL_BACKOFF;
   #backoffTimer: TimerHandle | null = null;
-  #turnNow = -1;
 
-  #connectWaiters: Waiter[] = [];
+  readonly #connectWaiters = new ConnectWaiters();
   #closing = false;
   #closed = false;
   #closePromise: Promise<void> | null = null;
@@ -232,7 +125,7 @@ export class BrokerConnection implements AsyncDisposable {
     const pipeline = new Pipeline(o, {
       isUp: () => this.#state === UP,
       where: () => this.#where(),
-      versionOf: (api) => this.#versionOf(api),
+      versionOf: (api) => this.#versions.versionOf(api),
       queuedTimeout: () => {
         const up = this.#state === UP || this.#state === REAUTH;
         const cause = up ? null : this.#lastError;
@@ -274,6 +167,12 @@ export class BrokerConnection implements AsyncDisposable {
         ),
     });
     this.#reauth = new ReauthSchedule(o.clock);
+    this.#intake = new Intake(o, pipeline, {
+      closing: () => this.#closing,
+      closedError: (what) => this.#closedError(what),
+      abortError: (what, signal) => this.#abortError(what, signal),
+      where: () => this.#where(),
+    });
   }
 
   /** The current state. */
@@ -286,7 +185,7 @@ export class BrokerConnection implements AsyncDisposable {
    * `null` before the first connection reached UP.
    */
   get apiVersions(): ReadonlyMap<number, VersionRange> | null {
-    return this.#apiVersionsMap;
+    return this.#versions.ranges;
   }
 
   /**
@@ -298,10 +197,7 @@ export class BrokerConnection implements AsyncDisposable {
    * @returns A function that unsubscribes.
    */
   onStateChange(listener: (change: StateChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#events.on(listener);
   }
 
   /**
@@ -315,28 +211,9 @@ export class BrokerConnection implements AsyncDisposable {
     if (this.#closing) return Promise.reject(this.#closedError("connect()"));
     if (this.#established) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(this.#abortError("connect()", signal));
-    return new Promise<void>((resolve, reject) => {
-      let onAbort: (() => void) | null = null;
-      const waiter: Waiter = {
-        resolve: () => {
-          if (onAbort !== null) signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (error) => {
-          if (onAbort !== null) signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-      if (signal !== undefined) {
-        onAbort = () => {
-          this.#connectWaiters = this.#connectWaiters.filter((w) => w !== waiter);
-          waiter.reject(this.#abortError("connect()", signal));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
-      this.#connectWaiters.push(waiter);
-      this.#want("connect() called");
-    });
+    const waiting = this.#connectWaiters.wait(signal, (s) => this.#abortError("connect()", s));
+    this.#want("connect() called");
+    return waiting;
   }
 
   /**
@@ -351,23 +228,7 @@ export class BrokerConnection implements AsyncDisposable {
   selectVersion(
     api: Pick<ApiSpec<unknown, unknown>, "key" | "name" | "minVersion" | "maxVersion">,
   ): number {
-    const apis = this.#brokerApis;
-    if (apis === null) {
-      throw new KafkaTransportError(
-        `Cannot pick a version of ${api.name} before the broker's ApiVersions reply: await ` +
-          `connect() first (or use send(), which does)`,
-        { retriable: true },
-      );
-    }
-    const version = highestCommonVersion(api, apis);
-    if (version >= 0) return version;
-    const range = this.#apiVersionsMap?.get(api.key) ?? null;
-    throw new UnsupportedVersionError(
-      api.name,
-      api.key,
-      { min: api.minVersion, max: api.maxVersion },
-      range,
-    );
+    return this.#versions.select(api);
   }
 
   /**
@@ -383,13 +244,7 @@ export class BrokerConnection implements AsyncDisposable {
    *   common; otherwise as {@link BrokerConnection.request}.
    */
   send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions = {}): Promise<Res> {
-    if (this.#pipeline.mustWait() && !this.#closing) {
-      return this.#roomInQueue(options.wait, options.signal).then(() => {
-        this.#pipeline.admission.claim();
-        return this.#send(api, request, options);
-      });
-    }
-    return this.#send(api, request, options);
+    return this.#intake.send(api, request, options);
   }
 
   /**
@@ -401,21 +256,7 @@ export class BrokerConnection implements AsyncDisposable {
    *   or the error that brought the connection down.
    */
   request<T>(req: BrokerRequest<T>): Promise<T> {
-    const expectResponse = req.expectResponse ?? true;
-    if (expectResponse && typeof req.decodeBody !== "function") {
-      return Promise.reject(
-        new ConfigError(
-          `request() for API key ${req.apiKey} needs decodeBody (or expectResponse: false)`,
-        ),
-      );
-    }
-    if (this.#pipeline.mustWait() && !this.#closing) {
-      return this.#roomInQueue(req.wait, req.signal).then(() => {
-        this.#pipeline.admission.claim();
-        return this.#request(req, expectResponse);
-      });
-    }
-    return this.#request(req, expectResponse);
+    return this.#intake.request(req);
   }
 
   /**
@@ -471,108 +312,6 @@ export class BrokerConnection implements AsyncDisposable {
   /** Closes gracefully with the default deadline; for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Request intake
-
-  /** Waits for room in the out queue (in line), or rejects at once for `{ wait: false }`. */
-  #roomInQueue(wait: boolean | undefined, signal: AbortSignal | undefined): Promise<void> {
-    if (wait === false) {
-      return Promise.reject(new QueueFullError(this.#o.maxQueued, this.#where()));
-    }
-    const what = "a request waiting for queue room";
-    if (signal?.aborted) return Promise.reject(this.#abortError(what, signal));
-    return this.#pipeline.admission.wait(signal, (s) => this.#abortError(what, s));
-  }
-
-  #send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions): Promise<Res> {
-    let expectResponse: boolean;
-    try {
-      expectResponse = options.expectResponse ?? api.expectsResponse?.(request) ?? true;
-    } catch (error) {
-      return Promise.reject(
-        encodeFailure(error, `Preparing a ${api.name} request`, api.name, true),
-      );
-    }
-    const t = this.#tracking(api.name, -1, options.timeoutMs, options.signal);
-    if (t instanceof KafkaTransportError) return Promise.reject(t);
-    const spec = api as ApiSpec<unknown, unknown>;
-    return track(sendPending(spec, request, expectResponse, t), this.#enqueue);
-  }
-
-  #request<T>(req: BrokerRequest<T>, expectResponse: boolean): Promise<T> {
-    const name = req.apiName ?? apiName(req.apiKey);
-    const t = this.#tracking(name, req.apiVersion, req.timeoutMs, req.signal);
-    if (t instanceof KafkaTransportError) return Promise.reject(t);
-    const invalid = headerFieldError(req.apiKey, req.apiVersion);
-    if (invalid !== null) return Promise.reject(invalid);
-    return track(rawPending(req, name, expectResponse, t), this.#enqueue);
-  }
-
-  /**
-   * Checks what every ordinary request is checked for before it is queued.
-   *
-   * @returns Its timeout, time and signal, or the error to reject with.
-   */
-  #tracking(
-    name: string,
-    version: number,
-    timeoutMs: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Tracking | KafkaTransportError {
-    const what = version >= 0 ? `Request ${name} v${version}` : `Request ${name}`;
-    if (this.#closing) return this.#closedError(what);
-    if (signal?.aborted) return this.#abortError(`${what} before it was queued`, signal);
-    const timeout = timeoutMs ?? this.#o.requestTimeoutMs;
-    if (!(timeout > 0) || !Number.isFinite(timeout)) {
-      return new ConfigError(
-        `Request ${name} timeoutMs must be a positive number, got ${timeoutMs}`,
-      );
-    }
-    return { timeoutMs: timeout, now: this.#submitNow(), signal };
-  }
-
-  readonly #enqueue = (p: Pending): void => {
-    const signal = p.signal;
-    if (signal !== undefined) {
-      p.onAbort = () => {
-        if (p.settled) return;
-        const what = p.correlationId < 0
-          ? `Request ${p.apiName}${p.apiVersion >= 0 ? ` v${p.apiVersion}` : ""} before it ` +
-            `was sent`
-          : `Request ${p.apiName} v${p.apiVersion} (correlation id ${p.correlationId}) after ` +
-            `it was sent; its reply will be discarded`;
-        this.#pipeline.settle(p, this.#abortError(what, signal), undefined);
-      };
-      signal.addEventListener("abort", p.onAbort, { once: true });
-    }
-    this.#pipeline.enqueue(p);
-  };
-
-  /**
-   * The clock, read once per event-loop turn for the requests submitted in it: callers that
-   * queue a burst share one reading (a clock read costs as much as queueing a request).
-   */
-  #submitNow(): number {
-    if (this.#turnNow < 0) {
-      this.#turnNow = this.#o.clock.now();
-      queueMicrotask(this.#forgetTurnNow);
-    }
-    return this.#turnNow;
-  }
-
-  readonly #forgetTurnNow = (): void => {
-    this.#turnNow = -1;
-  };
-
-  /** The version of a `send()`, picked once per codec and ApiVersions reply. */
-  #versionOf(api: ApiSpec<unknown, unknown>): number {
-    const known = this.#versions.get(api);
-    if (known !== undefined) return known;
-    const version = this.selectVersion(api);
-    this.#versions.set(api, version);
-    return version;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -632,18 +371,11 @@ export class BrokerConnection implements AsyncDisposable {
     if (!socket.open(conn)) return;
     if (o.tls !== undefined && conn.secure !== true) {
       // Checked before anything is written: SASL PLAIN must never go out in the clear.
-      const name = o.connector.name === "" ? "(anonymous)" : o.connector.name;
-      this.#fail(
-        new ConfigError(
-          `BrokerConnection option tls is set, but connector ${name} returned a connection ` +
-            `that is not secure (Conn.secure is ${String(conn.secure)}): nothing was sent on ` +
-            `it; use a connector that dials TLS when ConnectOptions.tls is given${this.#where()}`,
-        ),
-      );
+      this.#fail(insecureConnError(o.connector, conn.secure, this.#where()));
       return;
     }
     this.#pipeline.attach(socket);
-    const channel = this.#channel(socket);
+    const channel = setupChannel(socket, this.#channelHost);
     socket.start();
     this.#enter(APIVERSION_QUERY, `connected to ${this.#address}`);
     try {
@@ -654,11 +386,7 @@ export class BrokerConnection implements AsyncDisposable {
         o.apiVersionRequestTimeoutMs,
       );
       channel.check();
-      this.#brokerApis = apis;
-      this.#versions.clear();
-      this.#apiVersionsMap = new Map(
-        apis.map((a) => [a.apiKey, { min: a.minVersion, max: a.maxVersion }]),
-      );
+      this.#versions.update(apis);
       const lifetimeMs = o.sasl === undefined ? 0 : await authenticate(channel, o.sasl, apis);
       channel.check();
       this.#up(socket, channel, lifetimeMs, false);
@@ -667,44 +395,6 @@ export class BrokerConnection implements AsyncDisposable {
         this.#fail(withContext(error, "Connection setup", this.#where()));
       }
     }
-  }
-
-  /** The setup steps' view of one socket; everything it does is ignored once it is gone. */
-  #channel(socket: BrokerSocket): SetupChannel {
-    const stale = () => new StaleSetupError("connection attempt superseded");
-    return {
-      call: (api, version, request, timeoutMs) => {
-        if (socket !== this.#socket) return Promise.reject(stale());
-        const lost = this.#takeDeferredLoss(socket);
-        if (lost !== null) return Promise.reject(lost);
-        const spec = api as ApiSpec<unknown, unknown>;
-        const t = {
-          timeoutMs: timeoutMs ?? this.#o.requestTimeoutMs,
-          now: this.#o.clock.now(),
-          signal: undefined,
-        };
-        const p = setupPending(spec, version, isFlexible(api, version), request, t);
-        return track(p, this.#enqueueSetup);
-      },
-      legacyRoundTrip: (token) => {
-        if (socket !== this.#socket) return Promise.reject(stale());
-        const lost = this.#takeDeferredLoss(socket);
-        if (lost !== null) return Promise.reject(lost);
-        this.#counters.writes++;
-        return socket.legacyRoundTrip(token, (bytes) => {
-          this.#counters.bytesOut += bytes;
-          if (this.#o.hooks.onBytes !== undefined) emitBytes(this.#o.hooks.onBytes, "out", bytes);
-        }, (error) => this.#ioFailed(socket, error, "Writing SASL token"));
-      },
-      enter: (state, reason) => {
-        if (socket !== this.#socket) return;
-        socket.setLegacy(state === BrokerState.AUTH_LEGACY);
-        this.#enter(state, reason);
-      },
-      check: () => {
-        if (socket !== this.#socket) throw stale();
-      },
-    };
   }
 
   /** Applies a loss held back behind a setup reply, now that the setup steps moved on. */
@@ -730,13 +420,11 @@ export class BrokerConnection implements AsyncDisposable {
     if (o.sasl !== undefined) {
       this.#reauth.arm(lifetimeMs, (ms) => this.#startReauth(socket, channel, ms));
     }
-    const waiters = this.#connectWaiters;
-    this.#connectWaiters = [];
     this.#enter(
       UP,
       reauth ? "re-authenticated" : o.sasl === undefined ? "ApiVersions done" : "authenticated",
     );
-    for (const w of waiters) w.resolve();
+    this.#connectWaiters.resolveAll();
     this.#pipeline.schedulePump();
   }
 
@@ -759,7 +447,7 @@ export class BrokerConnection implements AsyncDisposable {
         await this.#pipeline.drainInFlight();
         channel.check();
         socket.armSetupTimer(o.connectionSetupTimeoutMs, () => this.#onSetupTimeout(socket));
-        const next = await authenticate(channel, sasl, this.#brokerApis!);
+        const next = await authenticate(channel, sasl, this.#versions.apis!);
         channel.check();
         this.#up(socket, channel, next, true);
       } catch (error) {
@@ -791,7 +479,22 @@ export class BrokerConnection implements AsyncDisposable {
     } else this.#fail(withContext(error, context, this.#where()));
   }
 
-  readonly #enqueueSetup = (p: Pending): void => this.#pipeline.enqueueSetup(p);
+  readonly #channelHost: ChannelHost = {
+    isCurrent: (socket) => socket === this.#socket,
+    takeDeferredLoss: (socket) => this.#takeDeferredLoss(socket),
+    enqueueSetup: (p) => this.#pipeline.enqueueSetup(p),
+    timing: (timeoutMs) => ({
+      timeoutMs: timeoutMs ?? this.#o.requestTimeoutMs,
+      now: this.#o.clock.now(),
+    }),
+    tokenWritten: (bytes) => {
+      this.#counters.writes++;
+      this.#counters.bytesOut += bytes;
+      if (this.#o.hooks.onBytes !== undefined) emitBytes(this.#o.hooks.onBytes, "out", bytes);
+    },
+    tokenWriteFailed: (socket, error) => this.#ioFailed(socket, error, "Writing SASL token"),
+    enter: (state, reason) => this.#enter(state, reason),
+  };
 
   readonly #failWith = (error: KafkaTransportError): void => this.#fail(error);
 
@@ -831,9 +534,7 @@ export class BrokerConnection implements AsyncDisposable {
     if (hadAttempt) this.#counters.disconnects++;
     if (!quiet) this.#lastError = error;
     this.#pipeline.detach(error);
-    const waiters = this.#connectWaiters;
-    this.#connectWaiters = [];
-    for (const w of waiters) w.reject(error);
+    this.#connectWaiters.rejectAll(error);
   }
 
   /** Waits for every accepted request to settle, or the deadline. */
@@ -862,45 +563,13 @@ export class BrokerConnection implements AsyncDisposable {
   // ---------------------------------------------------------------------------------------
   // State and diagnostics
 
-  /**
-   * Moves to a state and tells the listeners and the hook. A change made while they are being
-   * told (by a listener) is told after the current one has reached all of them.
-   */
+  /** Moves to a state and tells the listeners and the hook (see {@link StateEvents}). */
   #enter(to: BrokerState, reason: string): void {
     const now = this.#o.clock.now();
-    this.#changes.push({
-      from: this.#state,
-      to,
-      reason,
-      elapsedMs: now - this.#stateSince,
-      at: now,
-    });
+    const change = { from: this.#state, to, reason, elapsedMs: now - this.#stateSince, at: now };
     this.#state = to;
     this.#stateSince = now;
-    if (this.#emitting) return;
-    this.#emitting = true;
-    const changes = this.#changes;
-    const hook = this.#o.hooks.onStateChange;
-    try {
-      for (let i = 0; i < changes.length; i++) {
-        const change = changes[i];
-        for (const listener of this.#listeners) {
-          try {
-            listener(change);
-          } catch {
-            // Listeners observe; a failing one must not break the state machine.
-          }
-        }
-        try {
-          hook?.(change);
-        } catch {
-          // As above.
-        }
-      }
-    } finally {
-      changes.length = 0;
-      this.#emitting = false;
-    }
+    this.#events.emit(change, this.#o.hooks.onStateChange);
   }
 
   /** @returns " (after N ms in state X)", the suffix of every message from this connection. */

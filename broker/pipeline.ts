@@ -10,41 +10,21 @@
 import { DecodeError } from "../framing/errors.ts";
 import { skipResponseHeaderTags, writeRequestHeader } from "../framing/header.ts";
 import { Reader } from "../framing/reader.ts";
-import { Writer } from "../framing/writer.ts";
+import type { Writer } from "../framing/writer.ts";
 import { type ApiSpec, isFlexible, responseHeaderFlexible } from "../protocol/api.ts";
-import { ApiVersions } from "../protocol/api_versions.ts";
 import { asKafkaError, type KafkaTransportError, TimeoutError } from "../transport/errors.ts";
 import { QueueAdmission } from "./admission.ts";
 import { DeadlineTimer } from "./deadline.ts";
 import { RequestTimeoutError } from "./errors.ts";
 import { Fifo } from "./fifo.ts";
-import type { RequestEvent, ResolvedBrokerOptions } from "./options.ts";
+import { emitBytes, emitRequest } from "./hooks.ts";
+import { InFlightTable } from "./in_flight.ts";
+import type { ResolvedBrokerOptions } from "./options.ts";
+import { COALESCE_LIMIT, OutBuffer } from "./out_buffer.ts";
 import { IN_FLIGHT, type Pending, QUEUED, WRITING } from "./pending.ts";
 import type { BrokerSocket } from "./socket.ts";
 import type { Counters } from "./stats.ts";
-import { encodeFailure } from "./wording.ts";
-
-/** Requests are encoded into one batch, written in one call, until it reaches this size. */
-const COALESCE_LIMIT = 64 * 1024;
-
-/** Initial size of the output writer that batches are encoded in. */
-const OUT_CAPACITY = COALESCE_LIMIT + 4096;
-
-/** An output writer grown past this by large requests is replaced once they stop coming. */
-const OUT_KEEP_LIMIT = 4 * COALESCE_LIMIT;
-
-/**
- * How many batches in a row that fit the initial capacity give a grown output writer back. A
- * stream of large requests keeps its buffer (growing one anew for every 1 MiB request cost a
- * third of the CPU of a bulk stream), while a single burst does not pin it for long.
- */
-const OUT_SHRINK_AFTER = 16;
-
-/**
- * How many settled-but-unanswered correlation ids are remembered, so that their late replies
- * count as discarded rather than unknown; older ones are forgotten first.
- */
-const ORPHAN_LIMIT = 65_536;
+import { encodeFailure, setupTimeoutError } from "./wording.ts";
 
 /** What the pipeline needs from the connection it serves. */
 export interface PipelineHost {
@@ -105,19 +85,11 @@ export class Pipeline {
   /** The deadline of the request queued last, to keep {@link #queueOrdered} up to date. */
   #queueTailDeadline = -Infinity;
   #setupQueue: Pending[] = [];
-  readonly #inFlight = new Map<number, Pending>();
-  /**
-   * Correlation ids of requests written and then settled without their reply (timed out,
-   * aborted): they no longer take an in-flight slot, and a late reply is discarded by id.
-   */
-  readonly #orphans = new Set<number>();
+  readonly #inFlight = new InFlightTable();
   #queued = 0;
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
-  #nextCorrelationId = 0;
-  #out = new Writer(OUT_CAPACITY);
-  /** Batches in a row that fitted {@link OUT_CAPACITY} while `#out` was grown past the limit. */
-  #outSmallBatches = 0;
+  readonly #out = new OutBuffer();
   #writing = false;
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
@@ -269,18 +241,14 @@ export class Pipeline {
         this.#admission.wake(this.#queued);
       }
     }
-    if (p.stage !== QUEUED && this.#inFlight.get(p.correlationId) === p) {
-      // Settled before its reply: free the slot at once and remember the id for the reply.
-      this.#inFlight.delete(p.correlationId);
-      if (p.expectResponse) this.#orphan(p.correlationId);
-      this.schedulePump();
-    }
+    // Settled before its reply: free the slot at once and remember the id for the reply.
+    if (p.stage !== QUEUED && this.#inFlight.release(p)) this.schedulePump();
     // Without a socket nothing else keeps the process alive, so the timer must not either.
     if (this.#socket === null) this.#disarmIfIdle();
     if (error === null) p.resolve(value);
     else p.reject(error);
     const onRequest = this.#o.hooks.onRequest;
-    if (onRequest !== undefined) this.#report(onRequest, p, error);
+    if (onRequest !== undefined) emitRequest(onRequest, p, error);
     if (this.#onEmpty !== null && this.#outstanding === 0) this.#onEmpty();
   }
 
@@ -292,19 +260,11 @@ export class Pipeline {
    */
   detach(error: KafkaTransportError): void {
     this.#socket = null;
-    // A write still pending on the old socket may yet read its buffer, and a buffer grown by
-    // large requests need not outlive the socket: start a new one in either case.
-    if (this.#writing || this.#out.capacity > OUT_KEEP_LIMIT) {
-      this.#out = new Writer(OUT_CAPACITY);
-      this.#outSmallBatches = 0;
-    }
+    this.#out.socketLost(this.#writing);
     this.#writing = false;
     this.#drainWaiter?.reject(error);
     this.#drainWaiter = null;
-    const inFlight = [...this.#inFlight.values()];
-    this.#inFlight.clear();
-    this.#orphans.clear();
-    for (const p of inFlight) this.settle(p, error, undefined);
+    for (const p of this.#inFlight.clear()) this.settle(p, error, undefined);
     const setup = this.#setupQueue;
     this.#setupQueue = [];
     for (const p of setup) this.settle(p, error, undefined);
@@ -346,16 +306,15 @@ export class Pipeline {
    */
   reply(frame: Uint8Array, now: number): boolean {
     const id = ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) | 0;
-    const p = this.#inFlight.get(id);
+    const p = this.#inFlight.take(id);
     const c = this.#counters;
     if (p === undefined) {
-      if (this.#orphans.delete(id)) {
+      if (this.#inFlight.claimOrphan(id)) {
         this.#consecutiveTimeouts = 0;
         c.discardedReplies++;
       } else c.unknownReplies++;
       return false;
     }
-    this.#inFlight.delete(id);
     this.#consecutiveTimeouts = 0;
     p.repliedAt = now;
     p.bytesIn = frame.length + 4;
@@ -383,25 +342,6 @@ export class Pipeline {
     return p.setup;
   }
 
-  #report(onRequest: (event: RequestEvent) => void, p: Pending, error: KafkaTransportError | null) {
-    const event: RequestEvent = {
-      apiKey: p.apiKey,
-      apiVersion: p.apiVersion,
-      correlationId: p.correlationId,
-      queuedAt: p.queuedAt,
-      writtenAt: p.writtenAt,
-      repliedAt: p.repliedAt,
-      bytesOut: p.bytesOut,
-      bytesIn: p.bytesIn,
-      ...(error === null ? {} : { error }),
-    };
-    try {
-      onRequest(event);
-    } catch {
-      // Hooks observe; a failing observer must not break the connection.
-    }
-  }
-
   /**
    * Only needed without a socket: while connected, the socket keeps the process alive anyway,
    * and a timer left armed fires once and finds nothing, which is cheaper than clearing and
@@ -414,13 +354,6 @@ export class Pipeline {
     ) this.#timer.disarm();
   }
 
-  #orphan(correlationId: number): void {
-    if (this.#orphans.size >= ORPHAN_LIMIT) {
-      this.#orphans.delete(this.#orphans.values().next().value!);
-    }
-    this.#orphans.add(correlationId);
-  }
-
   /**
    * Writes what may be written now: setup requests alone, ordinary ones in UP, coalesced into
    * one write. Only one write is outstanding at a time, so the batch is encoded straight into
@@ -431,12 +364,7 @@ export class Pipeline {
     const socket = this.#socket;
     if (socket === null || this.#writing) return;
     const inFlight = this.#inFlight;
-    let w = this.#out;
-    if (w.capacity > OUT_KEEP_LIMIT && this.#outSmallBatches >= OUT_SHRINK_AFTER) {
-      w = this.#out = new Writer(OUT_CAPACITY);
-      this.#outSmallBatches = 0;
-    }
-    w.reset();
+    const w = this.#out.next();
     const batch: Pending[] = [];
     if (this.#setupQueue.length > 0) {
       // Setup requests go one at a time, never beside other requests (max in-flight 1).
@@ -464,9 +392,7 @@ export class Pipeline {
       return;
     }
     if (batch.length === 0) return;
-    if (w.capacity > OUT_KEEP_LIMIT) {
-      this.#outSmallBatches = w.length <= OUT_CAPACITY ? this.#outSmallBatches + 1 : 0;
-    }
+    this.#out.batchDone();
     this.#write(socket, batch, w.finish());
   };
 
@@ -479,7 +405,7 @@ export class Pipeline {
    * @returns Whether the request joined the batch.
    */
   #addToBatch(w: Writer, batch: Pending[], p: Pending): boolean {
-    const id = this.#nextCorrelationId;
+    const id = this.#inFlight.nextId;
     const start = w.length;
     let step = "Choosing the version of";
     try {
@@ -512,13 +438,10 @@ export class Pipeline {
       this.settle(p, encodeFailure(error, what, p.apiName, p.api !== null), undefined);
       return false;
     }
-    // A 31-bit counter that wraps, never resets per connection: ids stay positive int32s.
-    this.#nextCorrelationId = (id + 1) & 0x7fffffff;
-    p.correlationId = id;
     if (!p.setup) this.#queued--;
     p.stage = WRITING;
     p.bytesOut = w.length - start;
-    this.#inFlight.set(id, p);
+    this.#inFlight.add(p);
     batch.push(p);
     return true;
   }
@@ -551,7 +474,7 @@ export class Pipeline {
       p.writtenAt = now;
       if (p.stage === WRITING) p.stage = IN_FLIGHT;
       if (!p.expectResponse) {
-        this.#inFlight.delete(p.correlationId);
+        this.#inFlight.remove(p);
         this.settle(p, null, undefined);
       }
     }
@@ -648,33 +571,4 @@ export class Pipeline {
       this.#setupQueue.length > 0;
     if (next < Infinity && waiting) this.#timer.arm(next);
   };
-}
-
-/**
- * Tells the `onBytes` hook, ignoring what it throws.
- *
- * @param onBytes The hook.
- * @param direction "in" or "out".
- * @param n How many bytes.
- */
-export function emitBytes(
-  onBytes: (direction: "in" | "out", n: number) => void,
-  direction: "in" | "out",
-  n: number,
-): void {
-  try {
-    onBytes(direction, n);
-  } catch {
-    // Hooks observe; a failing observer must not break the connection.
-  }
-}
-
-function setupTimeoutError(p: Pending, where: string): KafkaTransportError {
-  const hint = p.apiKey === ApiVersions.key
-    ? ": the broker may be older than 0.10, or the listener may expect TLS or not be Kafka"
-    : "";
-  return new TimeoutError(
-    `Connection setup request ${p.apiName} v${p.apiVersion} got no reply within ` +
-      `${p.timeoutMs} ms${hint}${where}`,
-  );
 }

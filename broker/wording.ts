@@ -13,8 +13,10 @@ import {
   ConnectionClosedError,
   type ConnectionLossHint,
   KafkaTransportError,
+  TimeoutError,
   TlsError,
 } from "../transport/errors.ts";
+import { ApiVersions } from "../protocol/api_versions.ts";
 import { FramingError } from "../framing/errors.ts";
 import { BrokerState } from "./state.ts";
 
@@ -277,4 +279,46 @@ export function queuedTimeoutReason(
     return `the connection is not up; its last attempt failed: ${bareMessage(lastFailure)}`;
   }
   return "the connection was not ready (check the broker is reachable)";
+}
+
+/**
+ * The error for a setup request (ApiVersions, SASL) that got no reply in time.
+ *
+ * @param p The request: name, version, key and timeout.
+ * @param suffix The connection's {@link where} suffix.
+ * @returns The error.
+ */
+export function setupTimeoutError(
+  p: { apiName: string; apiVersion: number; apiKey: number; timeoutMs: number },
+  suffix: string,
+): TimeoutError {
+  const hint = p.apiKey === ApiVersions.key
+    ? ": the broker may be older than 0.10, or the listener may expect TLS or not be Kafka"
+    : "";
+  return new TimeoutError(
+    `Connection setup request ${p.apiName} v${p.apiVersion} got no reply within ` +
+      `${p.timeoutMs} ms${hint}${suffix}`,
+  );
+}
+
+/**
+ * The error for a connector that ignored `tls`: it returned a connection that is not secure.
+ * Raised before anything is written, so that no credentials travel in the clear.
+ *
+ * @param connector The connector, named in the message.
+ * @param secure What the connection's `secure` said.
+ * @param suffix The connection's {@link where} suffix.
+ * @returns The error.
+ */
+export function insecureConnError(
+  connector: { name: string },
+  secure: unknown,
+  suffix: string,
+): ConfigError {
+  const name = connector.name === "" ? "(anonymous)" : connector.name;
+  return new ConfigError(
+    `BrokerConnection option tls is set, but connector ${name} returned a connection that is ` +
+      `not secure (Conn.secure is ${String(secure)}): nothing was sent on it; use a connector ` +
+      `that dials TLS when ConnectOptions.tls is given${suffix}`,
+  );
 }

@@ -112,7 +112,8 @@ test("finding 3: a DOWN listener sees a finished transition, and sees it before 
   serveEcho(broker);
   // A non-retriable failure of the first connection only.
   broker.faults.error(ApiVersions.key, ErrorCode.UNSUPPORTED_SASL_MECHANISM, 1);
-  await using conn = connectionTo(broker);
+  const clock = new SettlingFakeClock();
+  await using conn = connectionTo(broker, { clock });
   const seenByFirst: string[] = [];
   const seenBySecond: string[] = [];
   const atDown: { queued: number; inFlight: number }[] = [];
@@ -126,6 +127,9 @@ test("finding 3: a DOWN listener sees a finished transition, and sees it before 
   });
   conn.onStateChange((c) => seenBySecond.push(c.to));
   const before = track(conn.send(Echo, 4));
+  for (let i = 0; i < 100 && !before.done; i++) await settle(1);
+  // The reconnect backoff, on the fake clock.
+  await clock.advance(1000);
   for (let i = 0; i < 100 && !(fromListener[0]?.done ?? false); i++) await settle(1);
   // The queued request was failed before the listeners were told.
   assert.ok(before.error instanceof Error && before.error.name === "KafkaProtocolError");
