@@ -3,6 +3,11 @@
  * id, the ids of requests settled before their reply (orphans, whose late replies are
  * discarded by id), and the correlation counter.
  *
+ * Ids are handed out in sequence, so the requests in flight occupy a run of consecutive ids:
+ * they live in a ring indexed by the id's low bits, which costs no allocation per request (a
+ * `Map` rehashes as entries come and go: about 90 bytes per request at 128 in flight). An id
+ * whose slot is still taken (more than {@link RING_SIZE} in flight) goes to an overflow map.
+ *
  * @module
  */
 
@@ -14,9 +19,15 @@ import type { Pending } from "./pending.ts";
  */
 const ORPHAN_LIMIT = 65_536;
 
+/** Slots of the ring: a power of two. */
+const RING_SIZE = 1024;
+const RING_MASK = RING_SIZE - 1;
+
 /** Requests awaiting replies, by correlation id. */
 export class InFlightTable {
-  readonly #byId = new Map<number, Pending>();
+  readonly #ring: (Pending | undefined)[] = new Array(RING_SIZE).fill(undefined);
+  readonly #overflow = new Map<number, Pending>();
+  #size = 0;
   /**
    * Correlation ids of requests written and then settled without their reply (timed out,
    * aborted): they no longer take an in-flight slot, and a late reply is discarded by id.
@@ -26,7 +37,7 @@ export class InFlightTable {
 
   /** Requests awaiting replies. */
   get size(): number {
-    return this.#byId.size;
+    return this.#size;
   }
 
   /** The correlation id the next request written gets. */
@@ -44,7 +55,10 @@ export class InFlightTable {
     const id = this.#nextId;
     this.#nextId = (id + 1) & 0x7fffffff;
     p.correlationId = id;
-    this.#byId.set(id, p);
+    const slot = id & RING_MASK;
+    if (this.#ring[slot] === undefined) this.#ring[slot] = p;
+    else this.#overflow.set(id, p);
+    this.#size++;
   }
 
   /**
@@ -54,9 +68,20 @@ export class InFlightTable {
    * @returns The request, or `undefined` for an orphan or an unknown id.
    */
   take(id: number): Pending | undefined {
-    const p = this.#byId.get(id);
-    if (p !== undefined) this.#byId.delete(id);
-    return p;
+    const slot = id & RING_MASK;
+    const p = this.#ring[slot];
+    if (p !== undefined && p.correlationId === id) {
+      this.#ring[slot] = undefined;
+      this.#size--;
+      return p;
+    }
+    if (this.#overflow.size === 0) return undefined;
+    const q = this.#overflow.get(id);
+    if (q !== undefined) {
+      this.#overflow.delete(id);
+      this.#size--;
+    }
+    return q;
   }
 
   /**
@@ -76,8 +101,8 @@ export class InFlightTable {
    * @returns Whether it was in the table.
    */
   release(p: Pending): boolean {
-    if (this.#byId.get(p.correlationId) !== p) return false;
-    this.#byId.delete(p.correlationId);
+    if (!this.#holds(p)) return false;
+    this.take(p.correlationId);
     if (p.expectResponse) {
       if (this.#orphans.size >= ORPHAN_LIMIT) {
         this.#orphans.delete(this.#orphans.values().next().value!);
@@ -93,12 +118,30 @@ export class InFlightTable {
    * @param p The request.
    */
   remove(p: Pending): void {
-    this.#byId.delete(p.correlationId);
+    if (this.#holds(p)) this.take(p.correlationId);
   }
 
-  /** The requests awaiting replies, oldest first. */
-  values(): IterableIterator<Pending> {
-    return this.#byId.values();
+  /**
+   * The requests awaiting replies, oldest first (used on timeouts and teardown, not per
+   * request).
+   *
+   * @returns A snapshot: settling them while iterating is safe.
+   */
+  values(): Pending[] {
+    const all: Pending[] = [];
+    if (this.#size === 0) return all;
+    for (const p of this.#ring) if (p !== undefined) all.push(p);
+    for (const p of this.#overflow.values()) all.push(p);
+    // Age in ids, which stays right across the 31-bit wrap.
+    const next = this.#nextId;
+    return all.sort((a, b) =>
+      ((next - b.correlationId) & 0x7fffffff) - ((next - a.correlationId) & 0x7fffffff)
+    );
+  }
+
+  #holds(p: Pending): boolean {
+    const id = p.correlationId;
+    return this.#ring[id & RING_MASK] === p || this.#overflow.get(id) === p;
   }
 
   /**
@@ -107,8 +150,10 @@ export class InFlightTable {
    * @returns The requests that were in it.
    */
   clear(): Pending[] {
-    const all = [...this.#byId.values()];
-    this.#byId.clear();
+    const all = this.values();
+    this.#ring.fill(undefined);
+    this.#overflow.clear();
+    this.#size = 0;
     this.#orphans.clear();
     return all;
   }

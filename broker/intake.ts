@@ -58,6 +58,11 @@ export class Intake {
   readonly #o: ResolvedBrokerOptions;
   readonly #pipeline: Pipeline;
   readonly #host: IntakeHost;
+  readonly #scratch: { timeoutMs: number; now: number; signal: AbortSignal | undefined } = {
+    timeoutMs: 0,
+    now: 0,
+    signal: undefined,
+  };
   #turnNow = -1;
 
   /**
@@ -160,16 +165,21 @@ export class Intake {
     timeoutMs: number | undefined,
     signal: AbortSignal | undefined,
   ): Tracking | KafkaTransportError {
-    const what = version >= 0 ? `Request ${name} v${version}` : `Request ${name}`;
-    if (this.#host.closing()) return this.#host.closedError(what);
-    if (signal?.aborted) return this.#host.abortError(`${what} before it was queued`, signal);
+    const what = () => version >= 0 ? `Request ${name} v${version}` : `Request ${name}`;
+    if (this.#host.closing()) return this.#host.closedError(what());
+    if (signal?.aborted) return this.#host.abortError(`${what()} before it was queued`, signal);
     const timeout = timeoutMs ?? this.#o.requestTimeoutMs;
     if (!(timeout > 0) || !Number.isFinite(timeout)) {
       return new ConfigError(
         `Request ${name} timeoutMs must be a positive number, got ${timeoutMs}`,
       );
     }
-    return { timeoutMs: timeout, now: this.#submitNow(), signal };
+    // One object for every request: the Pending copies it at once.
+    const t = this.#scratch;
+    t.timeoutMs = timeout;
+    t.now = this.#submitNow();
+    t.signal = signal;
+    return t;
   }
 
   readonly #enqueue = (p: Pending): void => {

@@ -68,8 +68,6 @@ export class Pending {
   readonly timeoutMs: number;
   /** When it was queued, on the connection's clock. */
   readonly queuedAt: number;
-  /** `queuedAt + timeoutMs`. */
-  readonly deadline: number;
   /** The caller's abort signal. */
   readonly signal: AbortSignal | undefined;
   /** Fulfils the caller's promise; set by {@link track}. */
@@ -85,9 +83,22 @@ export class Pending {
   constructor(t: Tracking) {
     this.timeoutMs = t.timeoutMs;
     this.queuedAt = t.now;
-    this.deadline = t.now + t.timeoutMs;
     this.signal = t.signal;
   }
+
+  /** When it times out: `queuedAt + timeoutMs` (computed, one field fewer per request). */
+  get deadline(): number {
+    return this.queuedAt + this.timeoutMs;
+  }
+}
+
+/** The request whose promise is being made, for {@link fill}. */
+let filling: Pending | null = null;
+
+/** One executor for every request's promise: no closure is made per request. */
+function fill(resolve: (value: unknown) => void, reject: (error: KafkaTransportError) => void) {
+  filling!.resolve = resolve;
+  filling!.reject = reject;
 }
 
 /**
@@ -98,11 +109,11 @@ export class Pending {
  * @returns The promise its settling settles.
  */
 export function track<T>(p: Pending, queue: (p: Pending) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    p.resolve = resolve as (value: unknown) => void;
-    p.reject = reject;
-    queue(p);
-  });
+  filling = p;
+  const promise = new Promise<T>(fill as never);
+  filling = null;
+  queue(p);
+  return promise;
 }
 
 /** When and how a request is tracked: the part every factory takes. */

@@ -8,7 +8,11 @@
  */
 
 import { DecodeError } from "../framing/errors.ts";
-import { skipResponseHeaderTags, writeRequestHeader } from "../framing/header.ts";
+import {
+  type RequestHeader,
+  skipResponseHeaderTags,
+  writeRequestHeader,
+} from "../framing/header.ts";
 import { Reader } from "../framing/reader.ts";
 import type { Writer } from "../framing/writer.ts";
 import { type ApiSpec, isFlexible, responseHeaderFlexible } from "../protocol/api.ts";
@@ -94,6 +98,7 @@ export class Pipeline {
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
   #lastActivity = 0;
+  readonly #header: RequestHeader;
   #drainWaiter: { resolve: () => void; reject: (e: KafkaTransportError) => void } | null = null;
   #onEmpty: (() => void) | null = null;
 
@@ -110,6 +115,7 @@ export class Pipeline {
     this.#counters = counters;
     this.#admission = new QueueAdmission(o.maxQueued);
     this.#timer = new DeadlineTimer(o.clock, this.#scanTimeouts);
+    this.#header = { apiKey: 0, apiVersion: 0, correlationId: 0, clientId: o.clientId };
   }
 
   /** Requests waiting to be written. */
@@ -417,16 +423,12 @@ export class Pipeline {
       }
       step = "Encoding";
       w.int32(0);
-      writeRequestHeader(
-        w,
-        {
-          apiKey: p.apiKey,
-          apiVersion: p.apiVersion,
-          correlationId: id,
-          clientId: this.#o.clientId,
-        },
-        p.flexible,
-      );
+      // One header object for every request: writeRequestHeader only reads it.
+      const header = this.#header;
+      header.apiKey = p.apiKey;
+      header.apiVersion = p.apiVersion;
+      header.correlationId = id;
+      writeRequestHeader(w, header, p.flexible);
       if (p.api !== null) p.api.encodeRequest(w, p.request, p.apiVersion);
       else p.encodeBody!(w);
       w.patchInt32(start, w.length - start - 4);

@@ -315,6 +315,28 @@ test("InFlightTable: ids count up and wrap at 2^31; released requests become orp
   assert.equal(t.size, 0);
 });
 
+test("InFlightTable: more requests than ring slots overflow and still match, oldest first", () => {
+  const t = new InFlightTable();
+  const ps: Pending[] = [];
+  for (let i = 0; i < 1030; i++) {
+    const p = { correlationId: -1, expectResponse: true } as Pending;
+    t.add(p);
+    ps.push(p);
+  }
+  assert.equal(t.size, 1030);
+  assert.deepEqual(t.values().map((p) => p.correlationId), ps.map((p) => p.correlationId));
+  // Free the oldest few, add more: the ring wraps and the order stays oldest first.
+  for (let i = 0; i < 10; i++) assert.equal(t.take(i), ps[i]);
+  const later = { correlationId: -1, expectResponse: true } as Pending;
+  t.add(later);
+  assert.equal(later.correlationId, 1030);
+  assert.deepEqual(t.values().map((p) => p.correlationId).slice(0, 3), [10, 11, 12]);
+  for (let i = 1029; i >= 10; i--) assert.equal(t.take(i), ps[i], `id ${i}`);
+  assert.equal(t.take(1030), later);
+  assert.equal(t.size, 0);
+  assert.equal(t.take(5), undefined);
+});
+
 test("StateEvents tells every listener a change before the next, even one a listener causes", () => {
   const events = new StateEvents();
   const a: string[] = [];
