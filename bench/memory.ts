@@ -11,7 +11,7 @@
  * @module
  */
 
-import { BrokerConnection } from "../broker/connection.ts";
+import { BrokerConnection, type BrokerRequest } from "../broker/connection.ts";
 import type { Reader } from "../framing/reader.ts";
 import { ApiVersions, type ApiVersionsResponse } from "../protocol/api_versions.ts";
 import type { Connector } from "../transport/conn.ts";
@@ -53,7 +53,7 @@ const decodeV0 = (r: Reader): ApiVersionsResponse => ApiVersions.decodeResponse(
 // `--codec minimal` reads only the error code: what the transport costs apart from decoding.
 const decodeMinimal = (r: Reader): number => r.int16("errorCode");
 const minimal = a.codec === "minimal";
-const req = {
+const req: BrokerRequest<unknown> = {
   apiKey: ApiVersions.key,
   apiVersion: 0,
   flexible: false,

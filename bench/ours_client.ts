@@ -11,7 +11,7 @@
  * @module
  */
 
-import { BrokerConnection } from "../broker/connection.ts";
+import { BrokerConnection, type BrokerRequest } from "../broker/connection.ts";
 import type { Reader } from "../framing/reader.ts";
 import type { Writer } from "../framing/writer.ts";
 import { ApiVersions, type ApiVersionsResponse } from "../protocol/api_versions.ts";
@@ -53,7 +53,7 @@ const broker = new BrokerConnection({
   maxInFlight: inflight,
 });
 await broker.connect();
-const req = {
+const req: BrokerRequest<unknown> = {
   apiKey: ApiVersions.key,
   apiVersion: 0,
   flexible: false,
