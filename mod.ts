@@ -49,6 +49,7 @@ export {
   type ApiSpec,
   hasFlexibleResponseHeader,
   isFlexible,
+  responseHeaderFlexible,
   type ServerApiSpec,
 } from "./protocol/api.ts";
 export { isZeroUuid, uuidToString, ZERO_UUID } from "./protocol/uuid.ts";

@@ -4,13 +4,14 @@
  * the bytes allocated per request, estimated from the heap's growth across single rounds of
  * 128 requests (the median over rounds, which ignores the rounds a GC ran in).
  *
- * Usage: `deno run -A --v8-flags=--expose-gc bench/memory.ts --port P [--requests N]`
- * or `bun bench/memory.ts --port P [--requests N]`.
+ * Usage: `deno run -A --v8-flags=--expose-gc bench/memory.ts --port P [--requests N]
+ * [--codec minimal]` or `bun bench/memory.ts --port P [--requests N] [--codec minimal]`; with
+ * `--codec minimal` the reply body is not decoded (only its error code is read).
  *
  * @module
  */
 
-import { BrokerConnection } from "../broker/connection.ts";
+import { BrokerConnection, type BrokerRequest } from "../broker/connection.ts";
 import type { Reader } from "../framing/reader.ts";
 import { ApiVersions, type ApiVersionsResponse } from "../protocol/api_versions.ts";
 import type { Connector } from "../transport/conn.ts";
@@ -49,13 +50,16 @@ async function fullGc(): Promise<number> {
 }
 
 const decodeV0 = (r: Reader): ApiVersionsResponse => ApiVersions.decodeResponse(r, 0);
-const req = {
+// `--codec minimal` reads only the error code: what the transport costs apart from decoding.
+const decodeMinimal = (r: Reader): number => r.int16("errorCode");
+const minimal = a.codec === "minimal";
+const req: BrokerRequest<unknown> = {
   apiKey: ApiVersions.key,
   apiVersion: 0,
   flexible: false,
   apiName: "ApiVersions",
   encodeBody: (): void => {},
-  decodeBody: decodeV0,
+  decodeBody: minimal ? decodeMinimal : decodeV0,
 };
 
 const broker = new BrokerConnection({
@@ -87,6 +91,7 @@ await broker.close();
 perRound.sort((x, y) => x - y);
 console.log(JSON.stringify({
   runtime,
+  codec: minimal ? "minimal" : "ApiVersions",
   requests: total,
   seconds: round(seconds),
   warmHeapMB: round(warmHeap / 1e6),

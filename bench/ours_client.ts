@@ -4,13 +4,14 @@
  * requests outstanding, or, with `--frame-bytes B`, request frames of B bytes whose padding body
  * the responder skips (bulk throughput, MB/s).
  *
- * Usage: `deno run -A bench/ours_client.ts --port P --inflight N --seconds S [--frame-bytes B]`
- * or the same with `bun`.
+ * Usage: `deno run -A bench/ours_client.ts --port P --inflight N --seconds S [--frame-bytes B]
+ * [--codec minimal]` or the same with `bun`; `--codec minimal` reads only the reply's error code
+ * instead of decoding the ApiVersions body (transport overhead apart from decoding).
  *
  * @module
  */
 
-import { BrokerConnection } from "../broker/connection.ts";
+import { BrokerConnection, type BrokerRequest } from "../broker/connection.ts";
 import type { Reader } from "../framing/reader.ts";
 import type { Writer } from "../framing/writer.ts";
 import { ApiVersions, type ApiVersionsResponse } from "../protocol/api_versions.ts";
@@ -40,6 +41,9 @@ const encodePadding = (w: Writer): void => {
   w.raw(padding);
 };
 const decodeV0 = (r: Reader): ApiVersionsResponse => ApiVersions.decodeResponse(r, 0);
+// `--codec minimal` reads only the error code: what the transport costs apart from decoding.
+const decodeMinimal = (r: Reader): number => r.int16("errorCode");
+const minimal = a.codec === "minimal";
 
 const broker = new BrokerConnection({
   host: "127.0.0.1",
@@ -49,20 +53,20 @@ const broker = new BrokerConnection({
   maxInFlight: inflight,
 });
 await broker.connect();
-const req = {
+const req: BrokerRequest<unknown> = {
   apiKey: ApiVersions.key,
   apiVersion: 0,
   flexible: false,
   apiName: "ApiVersions",
   encodeBody: padding.length > 0 ? encodePadding : encodeEmpty,
-  decodeBody: decodeV0,
+  decodeBody: minimal ? decodeMinimal : decodeV0,
 };
 const result = await closedLoop({ send: () => broker.request(req), inflight, seconds });
 const stats = broker.stats();
 await broker.close();
 const frame = HEADER_BYTES + padding.length;
 console.log(JSON.stringify({
-  client: "ours",
+  client: minimal ? "ours-minimal" : "ours",
   runtime,
   inflight,
   ...result,

@@ -98,18 +98,24 @@ export class RequestTimeoutError extends TimeoutError {
    * @param where The connection's "(after N ms in state X)" suffix.
    * @param lastFailure For a queued request on a connection that is not up: why its last
    *   connection attempt failed, which is what the user has to fix; becomes the `cause`.
+   * @param reason For a queued request: why it was not written, in words; by default what
+   *   `lastFailure` says (its message, which then should not carry a suffix of its own), or
+   *   that the connection was not ready.
    */
   constructor(
     request: TimedOutRequest,
     inQueue: boolean,
     where: string,
     lastFailure: KafkaTransportError | null = null,
+    reason?: string,
   ) {
     // A send() queued before the broker's versions were known has no version yet (-1).
     const what = request.apiVersion >= 0
       ? `Request ${request.apiName} v${request.apiVersion}`
       : `Request ${request.apiName}`;
-    const why = lastFailure !== null
+    const why = reason !== undefined
+      ? reason
+      : lastFailure !== null
       ? `the connection is not up; its last attempt failed: ${lastFailure.message}`
       : "the connection was not ready (check the broker is reachable)";
     super(

@@ -1,7 +1,9 @@
 /**
  * The setup conversation on a new connection: ApiVersions negotiation with downgrade and v0
  * fallback, then SASL (SaslHandshake + SaslAuthenticate, or legacy raw token frames). Written
- * against a small {@link SetupChannel} so that the sequencing is separate from the pipeline.
+ * against a small {@link SetupChannel} so that the sequencing is separate from the pipeline. The
+ * errors thrown here carry no connection context: the connection adds its "(after N ms in
+ * state X)" suffix once, where it catches them.
  *
  * @module
  */
@@ -54,12 +56,6 @@ export interface SetupChannel {
    * something outside the pipeline (a SASL mechanism) stops there.
    */
   check(): void;
-  /**
-   * Describes where the connection is, for error messages.
-   *
-   * @returns The "(after N ms in state X)" suffix.
-   */
-  where(): string;
 }
 
 /** The ApiVersions version sent first; see {@link negotiateApiVersions}. */
@@ -108,14 +104,14 @@ export async function negotiateApiVersions(
     if (next < 0 || next >= version) {
       throw kafkaErrorFor(
         res.errorCode,
-        `ApiVersions v${version} refused by the broker; no lower version left to try${ch.where()}`,
+        `ApiVersions v${version} refused by the broker; no lower version left to try`,
       );
     }
     version = next;
   }
   throw kafkaErrorFor(
     ErrorCode.UNSUPPORTED_VERSION,
-    `ApiVersions negotiation did not settle after ${MAX_API_VERSIONS_ATTEMPTS} attempts${ch.where()}`,
+    `ApiVersions negotiation did not settle after ${MAX_API_VERSIONS_ATTEMPTS} attempts`,
   );
 }
 
@@ -147,7 +143,7 @@ export async function authenticate(
       : `the listener enables [${hs.mechanisms.join(", ")}]: configure one of those`;
     throw new AuthenticationError(
       `SASL mechanism ${mechanism.name} refused by the broker: ${errorName(hs.errorCode)} ` +
-        `(${hs.errorCode}); ${advice}${ch.where()}`,
+        `(${hs.errorCode}); ${advice}`,
       { code: hs.errorCode },
     );
   }
@@ -163,7 +159,7 @@ export async function authenticate(
     if (round === MAX_SASL_ROUND_TRIPS) {
       throw new AuthenticationError(
         `SASL ${mechanism.name} did not finish within ${MAX_SASL_ROUND_TRIPS} round trips: the ` +
-          `mechanism and the broker disagree${ch.where()}`,
+          `mechanism and the broker disagree`,
       );
     }
     let server: Uint8Array;
@@ -174,7 +170,7 @@ export async function authenticate(
         // The broker's own message says which check failed; pass it on verbatim.
         throw new AuthenticationError(
           `SASL ${mechanism.name} authentication failed: ${errorName(res.errorCode)} ` +
-            `(${res.errorCode}): ${res.errorMessage ?? "no message from the broker"}${ch.where()}`,
+            `(${res.errorCode}): ${res.errorMessage ?? "no message from the broker"}`,
           { code: res.errorCode },
         );
       }

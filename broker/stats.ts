@@ -98,3 +98,29 @@ export class RttWindow {
     };
   }
 }
+
+/** The running counters of one connection, read by {@link BrokerStats} snapshots. */
+export class Counters {
+  /** See {@link BrokerStats.connects}. */
+  connects = 0;
+  /** See {@link BrokerStats.disconnects}. */
+  disconnects = 0;
+  /** See {@link BrokerStats.requestsSent}. */
+  sent = 0;
+  /** See {@link BrokerStats.requestsReplied}. */
+  replied = 0;
+  /** See {@link BrokerStats.requestsTimedOut}. */
+  timedOut = 0;
+  /** See {@link BrokerStats.bytesOut}. */
+  bytesOut = 0;
+  /** See {@link BrokerStats.bytesIn}. */
+  bytesIn = 0;
+  /** See {@link BrokerStats.unknownReplies}. */
+  unknownReplies = 0;
+  /** See {@link BrokerStats.discardedReplies}. */
+  discardedReplies = 0;
+  /** See {@link BrokerStats.writes}. */
+  writes = 0;
+  /** See {@link BrokerStats.rtt}. */
+  readonly rtt: RttWindow = new RttWindow();
+}

@@ -23,7 +23,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export class Reader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
+  /**
+   * Made on the first 64-bit read only: the integer reads below work on the bytes, so a reader
+   * that decodes a small reply allocates nothing besides itself.
+   */
+  #view: DataView | null = null;
   readonly #end: number;
   #pos: number;
 
@@ -44,9 +48,13 @@ export class Reader {
       );
     }
     this.#buf = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pos = offset;
     this.#end = end;
+  }
+
+  #dataView(): DataView {
+    const b = this.#buf;
+    return this.#view ??= new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** The current read position. */
@@ -84,7 +92,7 @@ export class Reader {
    * @returns A signed 8-bit integer.
    */
   int8(field = "int8"): number {
-    return this.#view.getInt8(this.#take(1, field));
+    return (this.#buf[this.#take(1, field)] << 24) >> 24;
   }
 
   /**
@@ -104,7 +112,9 @@ export class Reader {
    * @returns A signed 16-bit big-endian integer.
    */
   int16(field = "int16"): number {
-    return this.#view.getInt16(this.#take(2, field));
+    const b = this.#buf;
+    const i = this.#take(2, field);
+    return ((b[i] << 24) | (b[i + 1] << 16)) >> 16;
   }
 
   /**
@@ -114,7 +124,9 @@ export class Reader {
    * @returns A signed 32-bit big-endian integer.
    */
   int32(field = "int32"): number {
-    return this.#view.getInt32(this.#take(4, field));
+    const b = this.#buf;
+    const i = this.#take(4, field);
+    return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
   }
 
   /**
@@ -124,7 +136,9 @@ export class Reader {
    * @returns An unsigned 32-bit big-endian integer.
    */
   uint32(field = "uint32"): number {
-    return this.#view.getUint32(this.#take(4, field));
+    const b = this.#buf;
+    const i = this.#take(4, field);
+    return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
   }
 
   /**
@@ -134,7 +148,7 @@ export class Reader {
    * @returns A signed 64-bit big-endian integer.
    */
   int64(field = "int64"): bigint {
-    return this.#view.getBigInt64(this.#take(8, field));
+    return this.#dataView().getBigInt64(this.#take(8, field));
   }
 
   /**
@@ -144,7 +158,7 @@ export class Reader {
    * @returns A 64-bit big-endian IEEE 754 float.
    */
   float64(field = "float64"): number {
-    return this.#view.getFloat64(this.#take(8, field));
+    return this.#dataView().getFloat64(this.#take(8, field));
   }
 
   /**

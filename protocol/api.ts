@@ -91,10 +91,26 @@ export interface ServerApiSpec<Req, Res> extends ApiSpec<Req, Res> {
   encodeResponse(w: Writer, response: Res, version: number): void;
 }
 
+/** The ApiVersions key, whose replies always use response header v0. */
+const API_VERSIONS_KEY = 18;
+
 /**
- * Whether the response header for `version` of `api` is v1 (with tagged fields). It follows
- * the flexible versions, except for ApiVersions (key 18), whose response header is always v0 so
- * that a client can read it before knowing what the broker supports.
+ * Whether a reply carries response header v1 (with tagged fields), from the request's key and
+ * whether its version is flexible. It follows the flexible versions, except for ApiVersions
+ * (key 18), whose response header is always v0 so that a client can read it before knowing what
+ * the broker supports. The one place that rule is written: the client and the test broker use it.
+ *
+ * @param apiKey The request's API key.
+ * @param flexible Whether the request's version is flexible.
+ * @returns `true` when the response header carries a tagged-field section.
+ */
+export function responseHeaderFlexible(apiKey: number, flexible: boolean): boolean {
+  return flexible && apiKey !== API_VERSIONS_KEY;
+}
+
+/**
+ * Whether the response header for `version` of `api` is v1 (with tagged fields); see
+ * {@link responseHeaderFlexible}.
  *
  * @param api The API.
  * @param version The version the request was sent at.
@@ -104,5 +120,5 @@ export function hasFlexibleResponseHeader(
   api: { key: number; firstFlexibleVersion: number },
   version: number,
 ): boolean {
-  return api.key !== 18 && version >= api.firstFlexibleVersion;
+  return responseHeaderFlexible(api.key, version >= api.firstFlexibleVersion);
 }

@@ -11,6 +11,7 @@ import { FrameDecoder } from "../framing/decoder.ts";
 import { readRequestHeader, type RequestHeader } from "../framing/header.ts";
 import { Reader } from "../framing/reader.ts";
 import { apiName, ApiVersions } from "../protocol/api_versions.ts";
+import { responseHeaderFlexible } from "../protocol/api.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import { SaslAuthenticate } from "../protocol/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/sasl_handshake.ts";
@@ -198,7 +199,7 @@ export class MockConnection implements MockConnectionInfo {
     }
     const slot: Slot = {
       correlationId,
-      flexibleHeader: apiKey !== ApiVersions.key && state.apis.isFlexible(apiKey, apiVersion),
+      flexibleHeader: responseHeaderFlexible(apiKey, state.apis.isFlexible(apiKey, apiVersion)),
       raw: false,
       plan,
       body: undefined,

@@ -8,6 +8,7 @@ import { ConfigError, ConnectionClosedError } from "../../transport/errors.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, ScriptedServer } from "./scripted_server.ts";
 import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
+import { wrapConn } from "../fixtures/wrapped_conn.ts";
 
 test("state changes report from, to, reason, time spent and when", async () => {
   await using broker = await MockBroker.start();
@@ -49,10 +50,11 @@ test("with TLS configured the dial is reported as CONNECT then SSL_HANDSHAKE", a
   const conn = new BrokerConnection({
     host: "h",
     port: 1,
-    // Memory links cannot encrypt: record the TLS options and dial plain.
-    connector: (o) => {
+    // Memory links cannot encrypt: record the TLS options, dial plain and report it secure
+    // (the connection refuses a connection that is not, before sending anything).
+    connector: async (o) => {
       seen.push(o.tls);
-      return server.connector({ ...o, tls: undefined });
+      return { ...wrapConn(await server.connector({ ...o, tls: undefined }), {}), secure: true };
     },
     tls: { serverName: "kafka.example" },
   });
