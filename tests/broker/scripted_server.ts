@@ -92,6 +92,8 @@ export function echoReply(req: ScriptedRequest, correlationId = req.correlationI
 
 /** A scripted peer: dial it through {@link ScriptedServer.connector}. */
 export class ScriptedServer {
+  /** Answers each request. */
+  readonly script: Script;
   /** Dials a new in-memory connection served by the script. */
   readonly connector: Connector;
   /** Every request read, in order. */
@@ -104,7 +106,8 @@ export class ScriptedServer {
    * @param script Answers each request.
    * @param options Settings of the memory pairs (clock, buffer limit, connect delay).
    */
-  constructor(readonly script: Script, options: MemoryConnectorOptions = {}) {
+  constructor(script: Script, options: MemoryConnectorOptions = {}) {
+    this.script = script;
     this.connector = memoryConnector((conn, faults) => {
       const index = this.links.length;
       this.links.push({ conn, faults });
