@@ -25,6 +25,20 @@ const INT32_MAX = 0x7fffffff;
 /** Returned for empty frames that cannot be a view of a chunk (no chunk is left). */
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The smallest buffer a spanning frame gets (when the frame is at least this large): a size
+ * prefix alone must not make the decoder allocate the whole advertised frame (up to
+ * `maxFrameSize`), but tiny first buffers would be regrown and copied many times.
+ */
+const FIRST_ALLOCATION = 64 * 1024;
+
+/**
+ * Once this fraction of a spanning frame (1/16) has arrived, its buffer is allocated at the
+ * frame's full size: one regrowth at most for frames up to 1 MiB, and never more than 16 times
+ * the bytes received held for a frame.
+ */
+const EXACT_AFTER_SHIFT = 4;
+
 /** The size prefix an HTTP response starts with: ASCII "HTTP". */
 const HTTP = 0x48545450;
 
@@ -48,9 +62,12 @@ function foreignProtocol(size: number): ForeignProtocol | null {
  *
  * Push chunks as they arrive, then call {@link FrameDecoder.next} until it returns `null`. A
  * frame lying inside one chunk comes back as a view of that chunk; a frame spanning chunks is
- * copied once, into a buffer of exactly its size that is allocated as soon as the size prefix is
- * known and filled as chunks arrive. After `next()` returns `null` the decoder holds no chunk:
- * every byte of an unfinished frame has been moved into the size accumulator or that buffer.
+ * copied as chunks arrive into a buffer that ends up exactly its size. That buffer starts at
+ * what has arrived (at least 64 KiB, at most the frame), doubles as more arrives, and takes the
+ * frame's full size once 1/16 of the frame is in: a peer that announces a huge frame and sends
+ * little of it pins at most 64 KiB or 16 times what it sent, not what it announced. After
+ * `next()` returns `null` the decoder holds no chunk: every byte of an unfinished frame has
+ * been moved into the size accumulator or that buffer.
  *
  * A bad size prefix throws a {@link FramingError}; the decoder then stays failed and every
  * further call throws the same error.
@@ -78,9 +95,13 @@ export class FrameDecoder {
   /** The size prefix bytes gathered so far when it is split across chunks. */
   #prefix = 0;
   #prefixLen = 0;
-  /** The frame being assembled from several chunks, and how much of it is filled. */
+  /**
+   * The frame being assembled from several chunks: its buffer (which may still be smaller than
+   * the frame), how much of it is filled, and the frame's size.
+   */
   #asm: Uint8Array | null = null;
   #asmLen = 0;
+  #asmSize = 0;
   #error: FramingError | null = null;
 
   /**
@@ -121,7 +142,15 @@ export class FrameDecoder {
    * connection closed.
    */
   get pendingFrameSize(): number {
-    return this.#asm === null ? -1 : this.#asm.length;
+    return this.#asm === null ? -1 : this.#asmSize;
+  }
+
+  /**
+   * Bytes allocated for the frame being assembled from several chunks, or 0 when there is
+   * none. It grows with the bytes received, up to {@link FrameDecoder.pendingFrameSize}.
+   */
+  get pendingFrameCapacity(): number {
+    return this.#asm === null ? 0 : this.#asm.length;
   }
 
   /** The error that failed the decoder, or `null` while it is healthy. */
@@ -142,17 +171,16 @@ export class FrameDecoder {
     const n = chunk.length;
     if (n === 0) return;
     this.#buffered += n;
-    const asm = this.#asm;
-    if (asm !== null && this.#asmLen < asm.length) {
+    if (this.#asm !== null && this.#asmLen < this.#asmSize) {
       // While a frame is assembled the queue is empty, so these bytes come next in order.
-      const need = asm.length - this.#asmLen;
+      const need = this.#asmSize - this.#asmLen;
       if (n <= need) {
-        asm.set(chunk, this.#asmLen);
+        this.#grow(this.#asmLen + n).set(chunk, this.#asmLen);
         this.#asmLen += n;
         return;
       }
-      asm.set(chunk.subarray(0, need), this.#asmLen);
-      this.#asmLen = asm.length;
+      this.#grow(this.#asmSize).set(chunk.subarray(0, need), this.#asmLen);
+      this.#asmLen = this.#asmSize;
       this.#chunks.push(chunk);
       this.#pos = need;
       return;
@@ -172,7 +200,7 @@ export class FrameDecoder {
     if (this.#error !== null) throw this.#error;
     const asm = this.#asm;
     if (asm !== null) {
-      if (this.#asmLen < asm.length) return null;
+      if (this.#asmLen < this.#asmSize) return null;
       this.#asm = null;
       this.#buffered -= asm.length + 4;
       return asm;
@@ -251,8 +279,37 @@ export class FrameDecoder {
   }
 
   /**
-   * Starts a frame whose body does not lie inside the head chunk: allocates its buffer and
-   * copies in every queued byte that belongs to it.
+   * The buffer size for a frame of `size` bytes of which `needed` must fit now: the full size
+   * once 1/16 of the frame is needed, otherwise `needed` rounded up by doubling `current`.
+   *
+   * @param size The frame's body size.
+   * @param needed Bytes that must fit.
+   * @param current The present buffer size (0 before the first).
+   * @returns The size to allocate.
+   */
+  static #capacity(size: number, needed: number, current: number): number {
+    if (needed >= size >>> EXACT_AFTER_SHIFT) return size;
+    return Math.min(size, Math.max(needed, current * 2, FIRST_ALLOCATION));
+  }
+
+  /**
+   * Makes the buffer of the frame being assembled hold at least `needed` bytes.
+   *
+   * @param needed The capacity required, at most the frame's size.
+   * @returns The buffer to write into.
+   */
+  #grow(needed: number): Uint8Array {
+    const asm = this.#asm!;
+    if (needed <= asm.length) return asm;
+    const grown = new Uint8Array(FrameDecoder.#capacity(this.#asmSize, needed, asm.length));
+    grown.set(asm.subarray(0, this.#asmLen));
+    this.#asm = grown;
+    return grown;
+  }
+
+  /**
+   * Starts a frame whose body does not lie inside the head chunk: allocates its first buffer
+   * for the bytes queued so far and copies in every queued byte that belongs to it.
    *
    * @param size The validated body size.
    * @returns The frame when the queue held all of it, otherwise `null`.
@@ -262,7 +319,9 @@ export class FrameDecoder {
       this.#buffered -= 4;
       return EMPTY;
     }
-    const asm = new Uint8Array(size);
+    // Everything buffered after this frame's prefix is this frame's body or later frames'.
+    const queued = this.#buffered - 4;
+    const asm = new Uint8Array(FrameDecoder.#capacity(size, Math.min(queued, size), 0));
     const chunks = this.#chunks;
     let filled = 0;
     while (filled < size && this.#head < chunks.length) {
@@ -283,6 +342,7 @@ export class FrameDecoder {
     }
     this.#asm = asm;
     this.#asmLen = filled;
+    this.#asmSize = size;
     return null;
   }
 

@@ -10,6 +10,7 @@ import type { MockBroker, MockRequest } from "../../testing/mod.ts";
 import { Writer } from "../../framing/writer.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import type { BrokerConnectionOptions } from "../../broker/options.ts";
+import { type Clock, systemClock } from "../../transport/clock.ts";
 
 /** The echo API: key 1000 (unused by Kafka), versions 0..2, flexible from 2. */
 export const Echo: ApiSpec<number, number> = {
@@ -27,16 +28,21 @@ export const Echo: ApiSpec<number, number> = {
 };
 
 /**
- * Serves {@link Echo} on `broker`, each reply after `delayMs(value)` real milliseconds.
+ * Serves {@link Echo} on `broker`, each reply after `delayMs(value)` milliseconds of `clock`.
  *
  * @param broker The test broker.
  * @param delayMs Reply delay per value; none when omitted.
+ * @param clock Whose milliseconds: a test's fake clock, or real time when omitted.
  */
-export function serveEcho(broker: MockBroker, delayMs?: (value: number) => number): void {
+export function serveEcho(
+  broker: MockBroker,
+  delayMs?: (value: number) => number,
+  clock: Clock = systemClock,
+): void {
   broker.handle(Echo, async (req: MockRequest) => {
     const value = req.body.int32("value");
     const ms = delayMs?.(value) ?? 0;
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    if (ms > 0) await new Promise<void>((r) => clock.setTimeout(r, ms));
     return new Writer(8).int32(value).finish().slice();
   });
 }

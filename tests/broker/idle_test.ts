@@ -3,7 +3,7 @@ import { test } from "../harness.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
-import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
+import { SettlingFakeClock as FakeClock, track } from "../fixtures/fake_clock.ts";
 
 test("connectionsMaxIdleMs closes quietly at the limit minus jitter, not before", async () => {
   await using broker = await MockBroker.start();
@@ -32,15 +32,22 @@ test("connectionsMaxIdleMs closes quietly at the limit minus jitter, not before"
 });
 
 test("connectionsMaxIdleMs never closes while a request is waiting for its reply", async () => {
-  await using broker = await MockBroker.start();
-  serveEcho(broker, () => 30);
   const clock = new FakeClock();
+  await using broker = await MockBroker.start({ clock });
+  // The reply comes 250 ms (of the shared fake clock) after the request: 2.5 idle periods.
+  serveEcho(broker, () => 250, clock);
   await using conn = connectionTo(broker, { clock, random: () => 0, connectionsMaxIdleMs: 100 });
   await conn.connect();
-  const pending = conn.send(Echo, 1);
-  await clock.advance(150);
+  const pending = track(conn.send(Echo, 1));
+  await clock.advance(249);
+  assert.equal(pending.settled, false, "the reply is not due yet");
+  assert.equal(conn.state, "UP", "no idle close while a reply is awaited");
+  await clock.advance(1);
+  assert.equal(pending.settled, true);
   assert.equal(conn.state, "UP");
-  assert.equal(await pending, 1);
-  await clock.advance(100);
+  // Idle from the reply on: closed once a full period has passed without activity.
+  await clock.advance(99);
+  assert.equal(conn.state, "UP");
+  await clock.advance(101);
   assert.equal(conn.state, "DOWN");
 });

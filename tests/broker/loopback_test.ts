@@ -5,6 +5,7 @@ import { BrokerConnection } from "../../broker/connection.ts";
 import { ConnectionRefusedError } from "../../transport/errors.ts";
 import { adapter } from "../fixtures/socket_adapter.ts";
 import { Echo, serveEcho } from "./echo_api.ts";
+import { waitForSocket } from "./observe.ts";
 
 test("over real loopback TCP: pipelined requests, broker restart, reconnect", async () => {
   await using broker = await MockBroker.start({ listen: adapter.listen, outOfOrder: true });
@@ -21,10 +22,14 @@ test("over real loopback TCP: pipelined requests, broker restart, reconnect", as
   assert.deepEqual(replies, Array.from({ length: n }, (_, i) => i));
   assert.ok(conn.stats().writes < n / 4, `${conn.stats().writes} writes`);
   broker.down();
-  for (let i = 0; i < 200 && conn.state === "UP"; i++) await new Promise((r) => setTimeout(r, 5));
-  assert.equal(conn.state, "DOWN");
+  // Real sockets take real time: wait for the events, with bounds far above what they take.
+  await waitForSocket(() => conn.state === "DOWN", "the connection to see the broker go");
   const queued = Promise.all([1, 2, 3].map((v) => conn.send(Echo, v)));
-  await new Promise((r) => setTimeout(r, 30));
+  await waitForSocket(
+    () => conn.stats().lastError instanceof ConnectionRefusedError,
+    "a redial to be refused while the broker is down",
+  );
+  assert.equal(conn.stats().connects, 1);
   await broker.up();
   assert.deepEqual(await queued, [1, 2, 3]);
   assert.equal(conn.stats().connects, 2);

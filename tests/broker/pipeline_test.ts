@@ -9,7 +9,8 @@ import { Produce, type ProduceRequest } from "../../protocol/produce.ts";
 import { AbortError, ConfigError, KafkaTransportError } from "../../transport/errors.ts";
 import type { Connector } from "../../transport/conn.ts";
 import { wrapConn } from "../fixtures/wrapped_conn.ts";
-import { settle, SettlingFakeClock } from "../fixtures/fake_clock.ts";
+import { FakeClock, settle, SettlingFakeClock } from "../fixtures/fake_clock.ts";
+import { waitFor } from "./observe.ts";
 import type { RequestEvent } from "../../broker/options.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
 import { apiVersionsOk, echoReply, replyFrame, ScriptedServer } from "./scripted_server.ts";
@@ -106,19 +107,20 @@ test("abort before the write removes the request from the queue", async () => {
 
 test("abort after the write settles at once and discards the late reply", async () => {
   await using broker = await MockBroker.start();
-  serveEcho(broker, (v) => (v === 1 ? 40 : 0));
+  // Value 1 is answered when the test moves this clock, after the abort.
+  const replies = new FakeClock();
+  serveEcho(broker, (v) => (v === 1 ? 40 : 0), replies);
   await using conn = connectionTo(broker);
   await conn.connect();
   const ac = new AbortController();
   const pending = conn.send(Echo, 1, { signal: ac.signal });
-  for (let i = 0; i < 100 && !broker.requests.some((r) => r.apiKey === Echo.key); i++) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor(() => broker.requests.some((r) => r.apiKey === Echo.key), "value 1 at the broker");
   assert.equal(conn.stats().inFlight, 1);
   ac.abort(new Error("user gave up"));
   const err = await pending.then(() => null, (e) => e);
   assert.ok(err instanceof AbortError);
   assert.match(err.message, /after it was sent; its reply will be discarded/);
+  replies.advance(40);
   // The next request is answered after the late reply (in-order broker), which is discarded.
   assert.equal(await conn.send(Echo, 2), 2);
   const stats = conn.stats();
@@ -155,7 +157,7 @@ test("maxInFlight bounds the requests awaiting replies", async () => {
   let maxSeen = 0;
   broker.handle(Echo, async (req) => {
     maxSeen = Math.max(maxSeen, conn!.stats().inFlight);
-    await new Promise((r) => setTimeout(r, 1));
+    await settle(1); // lets the next requests arrive before this one is answered
     const v = req.body.int32();
     return new Uint8Array([v >>> 24, v >>> 16, v >>> 8, v]);
   });
@@ -213,9 +215,7 @@ test("a request settled before its reply frees its in-flight slot at once", asyn
   const ac = new AbortController();
   const stuck = conn.send(Echo, 1, { signal: ac.signal }).catch((e) => e);
   const next = conn.send(Echo, 2);
-  for (let i = 0; i < 100 && conn.stats().inFlight === 0; i++) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor(() => conn.stats().inFlight === 1, "value 1 in flight");
   assert.deepEqual([conn.stats().inFlight, conn.stats().queued], [1, 1]);
   ac.abort();
   assert.ok((await stuck) instanceof AbortError);

@@ -4,20 +4,30 @@ import { MockBroker } from "../../testing/mod.ts";
 import { ConnectionClosedError, ConnectionRefusedError } from "../../transport/errors.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
-import { SettlingFakeClock as FakeClock } from "../fixtures/fake_clock.ts";
+import { SettlingFakeClock as FakeClock, track } from "../fixtures/fake_clock.ts";
+import { advanceUntil, waitFor } from "./observe.ts";
 
 test("requests queued while the broker is down are sent after it comes back", async () => {
   await using broker = await MockBroker.start();
   serveEcho(broker);
-  await using conn = connectionTo(broker, { reconnectBackoffMs: 5, reconnectBackoffMaxMs: 20 });
+  const clock = new FakeClock();
+  await using conn = connectionTo(broker, {
+    clock,
+    reconnectBackoffMs: 5,
+    reconnectBackoffMaxMs: 20,
+  });
   assert.equal(await conn.send(Echo, 0), 0);
   broker.down();
-  for (let i = 0; i < 100 && conn.state === "UP"; i++) await new Promise((r) => setTimeout(r, 1));
+  await waitFor(() => conn.state !== "UP", "the connection to see the broker go");
   const pending = Array.from({ length: 20 }, (_, i) => conn.send(Echo, i + 1));
-  await new Promise((r) => setTimeout(r, 60));
+  const all = track(Promise.all(pending));
+  // 60 fake ms of refused redials (backoff 5 ms doubling to 20 ms).
+  await clock.advance(60);
   assert.equal(conn.stats().queued, 20);
   assert.ok(conn.stats().lastError instanceof ConnectionRefusedError);
+  assert.ok(conn.stats().disconnects >= 3, `${conn.stats().disconnects} attempts`);
   await broker.up();
+  await advanceUntil(clock, () => all.settled, "the queued requests", 5, 100);
   const replies = await Promise.all(pending);
   assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => i + 1));
   const stats = conn.stats();
@@ -28,14 +38,13 @@ test("requests queued while the broker is down are sent after it comes back", as
 
 test("in-flight requests fail when the connection drops; queued ones survive it", async () => {
   await using broker = await MockBroker.start();
-  serveEcho(broker, (v) => (v === 1 ? 1000 : 0));
+  // Value 1 is answered only when this clock moves, which it never does.
+  serveEcho(broker, (v) => (v === 1 ? 1000 : 0), new FakeClock());
   await using conn = connectionTo(broker, { reconnectBackoffMs: 1, maxInFlight: 1 });
   await conn.connect();
   const inFlight = conn.send(Echo, 1);
   const queued = conn.send(Echo, 2);
-  for (let i = 0; i < 100 && broker.requests.length < 2; i++) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor(() => broker.requests.length === 2, "ApiVersions and value 1 at the broker");
   assert.equal(conn.stats().inFlight, 1);
   assert.equal(conn.stats().queued, 1);
   broker.down();

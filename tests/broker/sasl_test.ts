@@ -8,6 +8,8 @@ import type { Connector } from "../../transport/conn.ts";
 import { wrapConn } from "../fixtures/wrapped_conn.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
+import { settleLog } from "./observe.ts";
+import { FakeClock, settle, SettlingFakeClock } from "../fixtures/fake_clock.ts";
 
 const users = { alice: "alice-secret" };
 
@@ -45,9 +47,11 @@ test("SASL SCRAM-SHA-256 authenticates in two round trips", async () => {
 });
 
 test("wrong credentials fail with the broker's message and do not reconnect in a storm", async () => {
-  await using broker = await MockBroker.start({ sasl: { mechanisms: ["PLAIN"], users } });
+  const clock = new SettlingFakeClock();
+  await using broker = await MockBroker.start({ clock, sasl: { mechanisms: ["PLAIN"], users } });
   serveEcho(broker);
   await using conn = connectionTo(broker, {
+    clock,
     sasl: plain({ username: "alice", password: "wrong" }),
   });
   const queued = conn.send(Echo, 1).then(() => null, (e) => e);
@@ -62,8 +66,9 @@ test("wrong credentials fail with the broker's message and do not reconnect in a
   assert.match(err.message, /\(after \d+ ms in state AUTH_REQ\)$/);
   assert.equal(await queued, err, "queued requests fail with the authentication error");
   const seen = broker.requests.length;
-  await new Promise((r) => setTimeout(r, 150));
+  await clock.advance(60_000); // far past any backoff
   assert.equal(broker.requests.length, seen, "no reconnect without new work");
+  assert.equal(conn.stats().connects + conn.stats().disconnects, 1, "one attempt in all");
   assert.equal(conn.state, "DOWN");
 });
 
@@ -101,11 +106,14 @@ test("legacy SASL: SaslHandshake v0 then raw token frames (AUTH_LEGACY)", async 
 });
 
 test("legacy SASL: a broker hanging up on the token is an authentication failure, not retried", async () => {
+  const clock = new SettlingFakeClock();
   await using broker = await MockBroker.start({
+    clock,
     sasl: { mechanisms: ["PLAIN"], users, legacy: true },
   });
   serveEcho(broker);
   await using conn = connectionTo(broker, {
+    clock,
     sasl: plain({ username: "alice", password: "wrong" }),
   });
   const changes: StateChange[] = [];
@@ -118,8 +126,10 @@ test("legacy SASL: a broker hanging up on the token is an authentication failure
     /closed the connection during legacy .*credentials \(after \d+ ms in state AUTH_LEGACY\)$/,
   );
   assert.deepEqual(changes.map((c) => c.to).slice(-2), ["AUTH_LEGACY", "DOWN"]);
-  await new Promise((r) => setTimeout(r, 150));
-  assert.equal(changes.at(-1)?.to, "DOWN", "no redial for the failed request");
+  const count = changes.length;
+  await clock.advance(60_000); // far past any backoff
+  assert.equal(changes.length, count, "no redial for the failed request");
+  assert.equal(changes.at(-1)?.to, "DOWN");
 });
 
 test("a broker that requires SASL closing right after UP gets the SASL hint", async () => {
@@ -152,32 +162,53 @@ test("a broker closing during SaslAuthenticate gets the credentials hint", async
 });
 
 test("re-authentication under load: every request answered once, no reconnect", async () => {
+  // Fires due timers synchronously; the loop below lets async work run between steps.
+  const clock = new FakeClock(1000);
   await using broker = await MockBroker.start({
+    clock,
     sasl: { mechanisms: ["SCRAM-SHA-256"], users, sessionLifetimeMs: 300 },
   });
-  serveEcho(broker, (v) => v % 3);
+  serveEcho(broker, (v) => v % 3, clock);
+  const log = settleLog();
   await using conn = connectionTo(broker, {
+    clock,
+    hooks: log.hooks,
     sasl: scramSha256({ username: "alice", password: "alice-secret" }),
   });
   const changes: StateChange[] = [];
   conn.onStateChange((c) => changes.push(c));
   await conn.connect();
-  const started = performance.now();
   let next = 0;
+  let stop = false;
   const answers = new Map<number, number>();
-  // Several concurrent senders for ~800 ms: re-authentication every ~270 ms meanwhile.
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (performance.now() - started < 800 && next < 20_000) {
+  // Eight concurrent senders, each with a request outstanding whenever a re-authentication
+  // (due 270 fake ms after each UP) starts, until two have completed.
+  const senders = Promise.all(Array.from({ length: 8 }, async () => {
+    while (!stop) {
       const v = next++;
       const got = await conn.send(Echo, v);
       assert.equal(got, v);
       answers.set(v, (answers.get(v) ?? 0) + 1);
     }
   }));
-  assert.equal(answers.size, next);
-  assert.ok([...answers.values()].every((n) => n === 1));
+  const reauthenticated = () => changes.filter((c) => c.reason === "re-authenticated").length;
+  for (let i = 0; i < 20_000 && reauthenticated() < 2; i++) {
+    clock.advance(1);
+    await settle(1);
+  }
+  assert.equal(reauthenticated(), 2, "two re-authentications within 20 000 fake ms");
+  stop = true;
+  for (let i = 0; i < 1000 && answers.size < next; i++) {
+    clock.advance(1);
+    await settle(1);
+  }
+  await senders;
+  assert.ok(next > 100, `only ${next} requests`);
+  assert.equal(log.count(Echo.key), next, "each request settled once");
+  assert.equal(log.failed(Echo.key), 0);
+  assert.equal(broker.requests.filter((r) => r.apiKey === Echo.key).length, next, "none resent");
   const reauths = changes.filter((c) => c.to === "REAUTH").length;
-  assert.ok(reauths >= 2, `${reauths} re-authentications`);
+  assert.equal(reauths, 2, `${reauths} re-authentications`);
   const stats = conn.stats();
   assert.equal(stats.connects, 1);
   assert.equal(stats.disconnects, 0);

@@ -3,6 +3,7 @@ import { test } from "../harness.ts";
 import { MockBroker } from "../../testing/mod.ts";
 import { BrokerConnection } from "../../broker/connection.ts";
 import type { StateChange } from "../../broker/state.ts";
+import type { RequestEvent } from "../../broker/options.ts";
 import { FramingError } from "../../framing/errors.ts";
 import { ConfigError, ConnectionClosedError } from "../../transport/errors.ts";
 import { connectionTo, Echo, serveEcho } from "./echo_api.ts";
@@ -116,7 +117,8 @@ test("hooks see every byte and request; a throwing hook changes nothing", async 
   serveEcho(broker);
   let bytesIn = 0;
   let bytesOut = 0;
-  let requests = 0;
+  // Collected here and checked after: what the hook throws, assertions included, is swallowed.
+  const events: RequestEvent[] = [];
   await using conn = connectionTo(broker, {
     hooks: {
       onBytes: (dir, n) => {
@@ -125,8 +127,7 @@ test("hooks see every byte and request; a throwing hook changes nothing", async 
         throw new Error("ignored");
       },
       onRequest: (e) => {
-        requests++;
-        assert.ok(e.bytesOut > 0 && e.bytesIn > 0);
+        events.push(e);
         throw new Error("ignored");
       },
     },
@@ -135,7 +136,18 @@ test("hooks see every byte and request; a throwing hook changes nothing", async 
   const stats = conn.stats();
   assert.equal(stats.bytesIn, bytesIn);
   assert.equal(stats.bytesOut, bytesOut);
-  assert.equal(requests, 11);
+  // ApiVersions, then the ten echoes, each with the bytes it moved.
+  assert.deepEqual(events.map((e) => e.apiKey), [18, ...Array(10).fill(Echo.key)]);
+  for (const e of events) {
+    assert.ok(e.bytesOut > 0 && e.bytesIn > 0, JSON.stringify(e));
+    assert.ok(e.correlationId >= 0 && e.repliedAt >= e.writtenAt, JSON.stringify(e));
+    assert.equal(e.error, undefined);
+  }
+  assert.equal(
+    events.reduce((n, e) => n + e.bytesIn, 0),
+    bytesIn,
+    "reply frames account for every byte read",
+  );
 });
 
 test("invalid options are refused with a ConfigError naming the option", () => {

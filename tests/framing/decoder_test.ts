@@ -255,6 +255,64 @@ test("FrameDecoder gives the same frames for any split of the stream (fast-check
   );
 });
 
+test("FrameDecoder does not allocate an announced frame before its bytes arrive", () => {
+  const size = 90_000_000;
+  const d = new FrameDecoder();
+  const prefix = new Uint8Array(4);
+  new DataView(prefix.buffer).setInt32(0, size);
+  d.push(prefix);
+  assert.equal(d.next(), null);
+  assert.equal(d.pendingFrameSize, size);
+  assert.ok(d.pendingFrameCapacity <= 64 * 1024, `${d.pendingFrameCapacity} bytes held`);
+  // As bytes arrive the buffer grows with them, never beyond 16 times what was received.
+  let received = 0;
+  for (const n of [1, 10_000, 100_000, 1_000_000]) {
+    d.push(new Uint8Array(n).fill(n & 0xff));
+    received += n;
+    assert.equal(d.next(), null);
+    const held = d.pendingFrameCapacity;
+    assert.ok(held >= received, `${held} < ${received}`);
+    assert.ok(held <= Math.max(64 * 1024, 16 * received), `${held} held for ${received}`);
+  }
+});
+
+test("FrameDecoder grows a large frame's buffer as chunks arrive and returns an exact copy", () => {
+  const size = (1 << 20) + 123;
+  const payload = body(size, 4);
+  const bytes = encodeFrames([payload, body(3, 5)]);
+  for (const chunkSize of [1000, 64 * 1024, 300_000]) {
+    const d = new FrameDecoder();
+    const frames: Uint8Array[] = [];
+    const capacities: number[] = [];
+    for (let at = 0; at < bytes.length; at += chunkSize) {
+      d.push(bytes.slice(at, at + chunkSize));
+      frames.push(...drain(d));
+      if (d.pendingFrameSize === size) capacities.push(d.pendingFrameCapacity);
+    }
+    assert.deepEqual(frames, [payload, body(3, 5)], `chunks of ${chunkSize}`);
+    assert.equal(frames[0].buffer.byteLength, size, "exact-size buffer");
+    assert.equal(d.pendingFrameCapacity, 0);
+    assert.equal(d.buffered, 0);
+    // Doubling from 64 KiB, then the full size once 1/16 is in: at most three sizes in all.
+    assert.ok(new Set(capacities).size <= 3, `buffer sizes ${[...new Set(capacities)]}`);
+    if (chunkSize - 4 < size / 16) {
+      assert.ok(capacities[0] < size, `first buffer ${capacities[0]} is the whole frame`);
+    } else assert.equal(capacities[0], size, "1/16 arrived with the prefix: exact at once");
+  }
+});
+
+test("FrameDecoder still returns a large frame inside one chunk as a view", () => {
+  const payload = body(1 << 20, 6);
+  const chunk = encodeFrames([payload]);
+  const d = new FrameDecoder();
+  d.push(chunk);
+  const f = d.next();
+  assert.equal(f!.buffer, chunk.buffer);
+  assert.equal(f!.byteOffset, 4);
+  assert.deepEqual(f, payload);
+  assert.equal(d.pendingFrameCapacity, 0);
+});
+
 test("FrameDecoder rejects a frame larger than maxFrameSize and stays failed", () => {
   const d = new FrameDecoder({ maxFrameSize: 1000 });
   d.push(encodeFrames([body(1000)]));

@@ -110,6 +110,18 @@ test("scram rejects iteration counts below 4096 and malformed server-first messa
   );
 });
 
+test("scram caps the iteration count at 1 000 000 before deriving any key", async () => {
+  // 1 000 001 passes the syntax check (up to 10 digits), so only the cap stops it; a server
+  // asking for that many rounds would otherwise cost the client seconds of PBKDF2 per login.
+  const serverFirst = `r=${RFC7677.clientNonce}abc,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1000001`;
+  await assert.rejects(
+    vectorExchangeAfterServerFirst(serverFirst),
+    (error: unknown) =>
+      error instanceof AuthenticationError &&
+      /iteration count i=1000001; accepted are 4096 to 1000000/.test(error.message),
+  );
+});
+
 test("scram rejects a server offering fewer than 4096 iterations", async () => {
   const server = createSaslServer("SCRAM-SHA-256", { alice: "secret" }, { scramIterations: 1024 })!;
   await assert.rejects(
