@@ -74,6 +74,8 @@ export {
   type SnappyOptions,
 } from "./protocol/compression/snappy.ts";
 export { type Lz4Codec, lz4Codec } from "./protocol/compression/lz4.ts";
+export { type ZstdCodec, zstdCodec, type ZstdOptions } from "./protocol/compression/zstd.ts";
+export { zstdDecompress } from "./protocol/compression/zstd_decompress.ts";
 export { xxhash32 } from "./protocol/compression/xxhash32.ts";
 
 // SASL mechanisms.

@@ -25,7 +25,9 @@
  * @module
  */
 
-import { ConfigError, KafkaTransportError } from "../../transport/errors.ts";
+import { ConfigError } from "../../transport/errors.ts";
+
+export { CompressionError, type CompressionFailure } from "./errors.ts";
 
 /** The name of a compression codec, as in the topic config `compression.type`. */
 export type CodecName = "gzip" | "snappy" | "lz4" | "zstd";
@@ -86,68 +88,6 @@ export interface Codec {
    *   wrapped into one by the record batch decoder.
    */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array | Promise<Uint8Array>;
-}
-
-/** What was wrong with compressed data. */
-export type CompressionFailure =
-  /** The data ends before the format says it does. */
-  | "truncated"
-  /** A checksum inside the compressed format does not match. */
-  | "checksum"
-  /** The data would decompress to more than the configured limit. */
-  | "size-limit"
-  /** The data is not valid for the format (bad magic, bad length, bad back-reference). */
-  | "malformed"
-  /** The data uses a feature of the format this codec does not implement. */
-  | "unsupported";
-
-/**
- * Compressed data could not be decompressed (or data could not be compressed). Raised by the
- * codecs themselves without a batch offset, and again by the record batch decoder with the
- * base offset of the batch it was decoding.
- */
-export class CompressionError extends KafkaTransportError {
-  /** The codec that failed, e.g. "lz4". */
-  readonly codec: string;
-  /** What was wrong. */
-  readonly failure: CompressionFailure;
-  /** The base offset of the batch whose records failed, or `null` outside a batch. */
-  readonly baseOffset: bigint | null;
-  /** What the codec said, without the batch context. */
-  readonly detail: string;
-
-  /**
-   * Builds the error.
-   *
-   * @param codec The codec's name.
-   * @param failure What kind of problem it is.
-   * @param detail What exactly was wrong, e.g. "block 3 runs past the end of the data".
-   * @param options The batch's base offset (`null` outside a batch) and the underlying error.
-   */
-  constructor(
-    codec: string,
-    failure: CompressionFailure,
-    detail: string,
-    options: { baseOffset?: bigint | null; cause?: unknown } = {},
-  ) {
-    const baseOffset = options.baseOffset ?? null;
-    const where = baseOffset === null ? "" : `Record batch at offset ${baseOffset}: `;
-    const advice = failure === "size-limit"
-      ? "; raise maxDecompressedBytes if batches this large are expected"
-      : failure === "unsupported"
-      ? "; plug a codec that supports it into the Codecs passed to the decoder"
-      : "; the producer wrote a corrupt batch (its CRC matched, so it was not damaged in transit)";
-    super(`${where}${codec} ${failure}: ${detail}${baseOffset === null ? "" : advice}`, {
-      cause: options.cause,
-      code: failure === "size-limit" || failure === "unsupported" ? undefined : 2,
-      retriable: false,
-    });
-    this.name = "CompressionError";
-    this.codec = codec;
-    this.failure = failure;
-    this.baseOffset = baseOffset;
-    this.detail = detail;
-  }
 }
 
 /**

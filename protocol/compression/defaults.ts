@@ -9,9 +9,16 @@ import { Codecs } from "./codec.ts";
 import { gzipCodec } from "./gzip.ts";
 import { lz4Codec } from "./lz4.ts";
 import { snappyCodec } from "./snappy.ts";
+import { zstdCodec } from "./zstd.ts";
 
 /**
- * gzip (asynchronous, the platform's streams), snappy (xerial framing when compressing) and
- * lz4, all without dependencies. Extend it with {@link Codecs.with}.
+ * gzip (asynchronous, the platform's streams), snappy (xerial framing when compressing), lz4
+ * and zstd (decompression only; plug an encoder in with `zstdCodec({ compress })`), all
+ * without dependencies. Extend it with {@link Codecs.with}.
  */
-export const defaultCodecs: Codecs = new Codecs([gzipCodec(), snappyCodec(), lz4Codec()]);
+export const defaultCodecs: Codecs = new Codecs([
+  gzipCodec(),
+  snappyCodec(),
+  lz4Codec(),
+  zstdCodec(),
+]);

@@ -13,6 +13,7 @@ import { gzipCodec } from "../../protocol/compression/gzip.ts";
 import { lz4Codec } from "../../protocol/compression/lz4.ts";
 import { snappyCodec } from "../../protocol/compression/snappy.ts";
 import { xxhash32 } from "../../protocol/compression/xxhash32.ts";
+import { zstdCodec } from "../../protocol/compression/zstd.ts";
 import { ConfigError } from "../../transport/errors.ts";
 import { assertSameBytes } from "../fixtures/bytes.ts";
 import { test } from "../harness.ts";
@@ -76,6 +77,19 @@ test("lz4 decodes python lz4's frames: linked blocks, checksums, HC level, 4 MiB
 
 test("gzip decodes Python's gzip", async () => {
   assertSameBytes(await gzip.decompress(vector("python.gz"), MiB), plain, "gzip");
+});
+
+test("zstd decodes python zstandard's frame; without an encoder it says how to plug one", async () => {
+  const zstd = zstdCodec();
+  assertSameBytes(zstd.decompress(vector("frame.zst"), MiB), plain, "zstd");
+  await rejectsWith(
+    () => zstd.compress(plain),
+    "zstd",
+    "unsupported",
+    /zstdCodec\(\{ compress \}\)/,
+  );
+  const plugged = zstdCodec({ compress: (d) => d });
+  assert.equal(plugged.compress(plain), plain);
 });
 
 test("snappy hand-made blocks: overlapping 1-byte-offset copy and a 4-byte-offset copy", () => {
