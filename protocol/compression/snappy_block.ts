@@ -58,6 +58,12 @@ export function snappyLength(src: Uint8Array, pos: number, end: number): [number
  * @param outEnd Where this block's output ends.
  * @throws {CompressionError} On a truncated element, an offset before the block's output, or
  *   output that does not come out at the length the block declared.
+ *
+ * Elements are not checked against `outEnd` one by one: the hot loop runs without that test,
+ * and a block that overruns is refused at the end. Its excess bytes are lost past the end of
+ * `out` (typed arrays drop such writes) or land where the next xerial chunk's output goes,
+ * which that chunk overwrites in full before reading any of it. Literals are bounded by the
+ * input and copies by 64 bytes, so an overrun costs at most 64 times the input's length.
  */
 export function snappyDecodeInto(
   src: Uint8Array,
@@ -71,64 +77,59 @@ export function snappyDecodeInto(
   while (pos < end) {
     const tag = src[pos++];
     const kind = tag & 3;
-    if (kind === 0) {
-      let len = tag >>> 2;
-      if (len >= 60) {
-        const extra = len - 59;
-        if (pos + extra > end) fail("truncated", "a literal's length is cut short");
-        len = src[pos];
-        if (extra > 1) len |= src[pos + 1] << 8;
-        if (extra > 2) len |= src[pos + 2] << 16;
-        if (extra > 3) len = (len | (src[pos + 3] << 24)) >>> 0;
-        pos += extra;
-      }
-      len += 1;
-      if (len > end - pos) fail("truncated", `a literal of ${len} bytes runs past the data`);
-      if (len > outEnd - outPos) {
-        fail("malformed", "the literals and copies run past the declared length");
-      }
-      if (len < 16) {
-        for (let k = 0; k < len; k++) out[outPos + k] = src[pos + k];
+    if (kind !== 0) {
+      let len: number;
+      let offset: number;
+      if (kind === 1) {
+        if (pos >= end) fail("truncated", "a copy's offset is cut short");
+        len = 4 + ((tag >>> 2) & 7);
+        offset = ((tag >>> 5) << 8) | src[pos++];
+      } else if (kind === 2) {
+        if (pos + 2 > end) fail("truncated", "a copy's offset is cut short");
+        len = 1 + (tag >>> 2);
+        offset = src[pos] | (src[pos + 1] << 8);
+        pos += 2;
       } else {
-        out.set(src.subarray(pos, pos + len), outPos);
+        if (pos + 4 > end) fail("truncated", "a copy's offset is cut short");
+        len = 1 + (tag >>> 2);
+        offset = src[pos] | (src[pos + 1] << 8) | (src[pos + 2] << 16) | (src[pos + 3] << 24);
+        pos += 4;
       }
-      pos += len;
+      // Copies are at most 64 bytes: a byte loop beats copyWithin's call, and repeats the last
+      // `offset` bytes by itself when the copy overlaps its source.
+      const from = outPos - offset;
+      if (offset <= 0 || from < outStart) {
+        fail("malformed", `a copy reaches ${offset} bytes back, before the start of the output`);
+      }
+      for (let k = 0; k < len; k++) out[outPos + k] = out[from + k];
       outPos += len;
       continue;
     }
-    let len: number;
-    let offset: number;
-    if (kind === 1) {
-      if (pos >= end) fail("truncated", "a copy's offset is cut short");
-      len = 4 + ((tag >>> 2) & 7);
-      offset = ((tag >>> 5) << 8) | src[pos++];
-    } else if (kind === 2) {
-      if (pos + 2 > end) fail("truncated", "a copy's offset is cut short");
-      len = 1 + (tag >>> 2);
-      offset = src[pos] | (src[pos + 1] << 8);
-      pos += 2;
+    let len = tag >>> 2;
+    if (len >= 60) {
+      const extra = len - 59;
+      if (pos + extra > end) fail("truncated", "a literal's length is cut short");
+      len = src[pos];
+      if (extra > 1) len |= src[pos + 1] << 8;
+      if (extra > 2) len |= src[pos + 2] << 16;
+      // Kept an int32 (a negative value is refused below), so the JIT never widens `len`.
+      if (extra > 3) len |= src[pos + 3] << 24;
+      pos += extra;
+    }
+    len += 1;
+    if (len <= 0 || len > end - pos) {
+      fail("truncated", `a literal of ${len} bytes runs past the data`);
+    }
+    if (len < 64) {
+      for (let k = 0; k < len; k++) out[outPos + k] = src[pos + k];
     } else {
-      if (pos + 4 > end) fail("truncated", "a copy's offset is cut short");
-      len = 1 + (tag >>> 2);
-      offset = (src[pos] | (src[pos + 1] << 8) | (src[pos + 2] << 16) | (src[pos + 3] << 24)) >>>
-        0;
-      pos += 4;
+      out.set(src.subarray(pos, pos + len), outPos);
     }
-    if (offset === 0 || offset > outPos - outStart) {
-      fail("malformed", `a copy reaches ${offset} bytes back, before the start of the output`);
-    }
-    if (len > outEnd - outPos) {
-      fail("malformed", "the literals and copies run past the declared length");
-    }
-    let from = outPos - offset;
-    if (offset >= len && len > 16) {
-      out.copyWithin(outPos, from, from + len);
-      outPos += len;
-    } else {
-      // Overlapping copies repeat the last `offset` bytes; a byte loop does that by itself.
-      const stop = outPos + len;
-      while (outPos < stop) out[outPos++] = out[from++];
-    }
+    pos += len;
+    outPos += len;
+  }
+  if (outPos > outEnd) {
+    fail("malformed", "the literals and copies run past the declared length");
   }
   if (outPos !== outEnd) {
     fail("truncated", `the data ends after ${outPos - outStart} of ${outEnd - outStart} bytes`);
