@@ -1,7 +1,8 @@
 /**
  * Codec speed: compress and decompress MB/s (of uncompressed bytes) of each codec written
  * here against the pure-JS packages other Kafka clients use (snappyjs, lz4js, fflate, fzstd),
- * on the same data, side by side in one process. The data is a record batch's records
+ * on the same data, side by side in one process; for gzip also `node:zlib`, which a user can
+ * plug in as a codec on the runtimes that have it. The data is a record batch's records
  * section: JSON-like records of 1 KiB each, 128 of them (128 KiB), and 1 024 of them (1 MiB).
  *
  * Run on each runtime:
@@ -20,6 +21,7 @@ import { decompress as fzstdDecompress } from "fzstd";
 import lz4js from "lz4js";
 import snappyjs from "snappyjs";
 import process from "node:process";
+import { gunzipSync as zlibGunzip, gzipSync as zlibGzip } from "node:zlib";
 import { gzipCodec } from "../protocol/compression/gzip.ts";
 import { lz4Codec } from "../protocol/compression/lz4.ts";
 import { snappyCodec } from "../protocol/compression/snappy.ts";
@@ -134,6 +136,12 @@ const groups: [string, Impl[]][] = [
   ["gzip", [
     { name: "ours (CompressionStream)", compress: gzip.compress, decompress: gzip.decompress },
     { name: "fflate", compress: (d) => gzipSync(d), decompress: (c) => gunzipSync(c) },
+    {
+      // What a user can plug in as a Codec where node:zlib exists (Node, Deno, Bun; not Workers).
+      name: "node:zlib sync (as a plugged-in Codec)",
+      compress: (d) => zlibGzip(d),
+      decompress: (c) => zlibGunzip(c),
+    },
   ]],
   ["snappy", [
     { name: "ours", compress: snappy.compress, decompress: snappy.decompress },
