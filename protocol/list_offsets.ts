@@ -35,11 +35,11 @@ export const LIST_OFFSETS_KEY = 2;
 const FIRST_FLEXIBLE = 6;
 
 /** The timestamp that asks for the log end offset (the offset the next record gets). */
-export const LATEST_TIMESTAMP = -1n;
+export const LATEST_TIMESTAMP: bigint = -1n;
 /** The timestamp that asks for the log start offset. */
-export const EARLIEST_TIMESTAMP = -2n;
+export const EARLIEST_TIMESTAMP: bigint = -2n;
 /** The timestamp that asks for the record with the largest timestamp (v7+). */
-export const MAX_TIMESTAMP = -3n;
+export const MAX_TIMESTAMP: bigint = -3n;
 
 /** One partition to look up. */
 export interface ListOffsetsPartition {

@@ -100,6 +100,7 @@ export interface BrokerState {
 export class ApiTable {
   readonly #builtins: readonly MockApi[];
   readonly #builtinKeys: ReadonlySet<number>;
+  readonly #unserved: ReadonlyMap<number, MockApi>;
   readonly #overrides: ReadonlyMap<number, readonly [number, number] | null>;
   readonly #handlers = new Map<number, HandlerEntry>();
   #flexibleFrom = new Map<number, number>();
@@ -109,13 +110,16 @@ export class ApiTable {
    * @param builtins The APIs the broker encodes itself.
    * @param overrides Advertised ranges that replace the defaults; `null` hides an API.
    * @param legacySasl Advertise SaslHandshake v0 only and no SaslAuthenticate.
+   * @param unserved APIs answered with an error reply though not advertised.
    */
   constructor(
     builtins: readonly MockApi[],
     overrides: ReadonlyMap<number, readonly [number, number] | null>,
     legacySasl: boolean,
+    unserved: readonly MockApi[] = [],
   ) {
     this.#builtins = builtins;
+    this.#unserved = new Map(unserved.map((api) => [api.key, api]));
     this.#builtinKeys = new Set(builtins.map((api) => api.key));
     const legacy = new Map<number, readonly [number, number] | null>(
       legacySasl ? [[SaslHandshake.key, [0, 0]], [SaslAuthenticate.key, null]] : [],
@@ -142,6 +146,17 @@ export class ApiTable {
    */
   isBuiltin(key: number): boolean {
     return this.#builtinKeys.has(key);
+  }
+
+  /**
+   * @param key An API key.
+   * @param version A version of it.
+   * @returns Whether the broker answers it with an error reply although it does not serve it.
+   */
+  isUnserved(key: number, version: number): boolean {
+    const api = this.#unserved.get(key);
+    return api !== undefined && !this.#handlers.has(key) && version >= api.minVersion &&
+      version <= api.maxVersion;
   }
 
   /**
@@ -174,7 +189,8 @@ export class ApiTable {
    * @returns `true` when flexible.
    */
   isFlexible(key: number, version: number): boolean {
-    return version >= (this.#flexibleFrom.get(key) ?? Infinity);
+    const from = this.#flexibleFrom.get(key) ?? this.#unserved.get(key)?.firstFlexibleVersion;
+    return version >= (from ?? Infinity);
   }
 
   #rebuild(): void {

@@ -17,6 +17,8 @@ export class MockClusterNode {
   readonly #node: BrokerNode;
 
   /**
+   * Made by `MockCluster.start` for each node; tests reach them through `cluster.nodes`.
+   *
    * @param node The node it shows.
    */
   constructor(node: BrokerNode) {

@@ -117,6 +117,8 @@ export class ClusterState {
   readonly clusterId: string;
   /** The nodes, by increasing node id. */
   readonly nodes: readonly NodeInfo[];
+  /** Milliseconds since the epoch, for LogAppendTime stamps. */
+  readonly wallClock: () => number;
   readonly #topics = new Map<string, TopicState>();
   readonly #listeners = new Set<() => void>();
   #generation = 0;
@@ -124,10 +126,12 @@ export class ClusterState {
   /**
    * @param clusterId The cluster id.
    * @param nodes The nodes, by increasing node id.
+   * @param wallClock Milliseconds since the epoch, for LogAppendTime stamps.
    */
-  constructor(clusterId: string, nodes: NodeInfo[]) {
+  constructor(clusterId: string, nodes: NodeInfo[], wallClock: () => number) {
     this.clusterId = clusterId;
     this.nodes = nodes;
+    this.wallClock = wallClock;
   }
 
   /** The topics, in creation order. */

@@ -157,7 +157,7 @@ function producePartition(
     }
     return out;
   }
-  const appendTime = topic!.logAppendTime ? state.clock.now() : undefined;
+  const appendTime = topic!.logAppendTime ? state.cluster.wallClock() : undefined;
   const log = partition!.log;
   const baseOffset = log.append(check.batches, partition!.leaderEpoch, appendTime);
   state.cluster.changed();

@@ -255,7 +255,7 @@ export class MockBroker implements AsyncDisposable {
       advertised: undefined,
       running: true,
     };
-    const cluster = new ClusterState(options.clusterId ?? "mock-cluster", [node]);
+    const cluster = new ClusterState(options.clusterId ?? "mock-cluster", [node], Date.now);
     for (const t of topics) cluster.createTopic({ ...t, replicationFactor: 1 });
     const state: BrokerState = {
       nodeId,

@@ -22,6 +22,7 @@ import {
   type PartitionState,
 } from "./cluster_state.ts";
 import { FaultInjector } from "./faults.ts";
+import { UNSERVED_APIS } from "./unserved_apis.ts";
 import { checkInt, hostPort, type MockSaslOptions, saslSettings } from "./mock_broker.ts";
 
 /** Options of {@link MockCluster.start}. */
@@ -49,6 +50,11 @@ export interface MockClusterOptions {
   clusterId?: string;
   /** Time source for long polls, delays, the request logs and SASL; the system clock by default. */
   clock?: Clock;
+  /**
+   * Milliseconds since the epoch, stamped on batches of LogAppendTime topics; `Date.now` by
+   * default. (`clock` is monotonic and measures durations only.)
+   */
+  wallClock?: () => number;
   /** Keep each node's request log; default `true`. */
   logRequests?: boolean;
 }
@@ -166,7 +172,11 @@ export class MockCluster implements AsyncDisposable {
       advertised: undefined,
       running: true,
     }));
-    const state = new ClusterState(options.clusterId ?? "mock-cluster", infos);
+    const state = new ClusterState(
+      options.clusterId ?? "mock-cluster",
+      infos,
+      options.wallClock ?? Date.now,
+    );
     const builtins = [...BUILTIN_APIS, ...DATA_APIS];
     const faultKeys = new Set(builtins.map((api) => api.key));
     const brokers = infos.map((node) => {
@@ -179,7 +189,7 @@ export class MockCluster implements AsyncDisposable {
         outOfOrder: false,
         sasl,
         requests: options.logRequests === false ? undefined : [],
-        apis: new ApiTable(builtins, new Map(), sasl?.legacy ?? false),
+        apis: new ApiTable(builtins, new Map(), sasl?.legacy ?? false, UNSERVED_APIS),
       };
       return new BrokerNode(brokerState, {
         listen: options.listen,
@@ -215,6 +225,8 @@ export class MockCluster implements AsyncDisposable {
   }
 
   /**
+   * Looks up a node by id.
+   *
    * @param nodeId A node id.
    * @returns The node.
    * @throws {ConfigError} When the cluster has no such node.

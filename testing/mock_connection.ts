@@ -28,6 +28,7 @@ import { answerDataApi, isDataApi } from "./data_apis.ts";
 import { type FaultPlan, NO_FAULTS } from "./faults.ts";
 import { type MockConnectionInfo, type MockReply, NO_REPLY } from "./handler.ts";
 import { SaslSession } from "./sasl_session.ts";
+import { answerUnserved } from "./unserved_apis.ts";
 
 /** A reply waiting for its turn on the wire. */
 interface Slot {
@@ -258,9 +259,12 @@ export class MockConnection implements MockConnectionInfo {
           (error) => this.#handlerFailed(header, error),
         );
       default:
-        // #refusal lets through only the built-in APIs here: the rest are the data APIs.
-        if (!isDataApi(apiKey)) return undefined;
-        this.#answerData(slot, header, body, plan.errorCode);
+        // #refusal lets through only built-in, data and unserved APIs here.
+        if (isDataApi(apiKey)) {
+          this.#answerData(slot, header, body, plan.errorCode);
+        } else {
+          this.#settle(slot, answerUnserved(apiKey, apiVersion, body, plan.errorCode), false);
+        }
         return undefined;
     }
   }
@@ -308,6 +312,7 @@ export class MockConnection implements MockConnectionInfo {
     const custom = apis.handler(apiKey) !== undefined;
     const range = apis.range(apiKey);
     if (range === undefined) {
+      if (apis.isUnserved(apiKey, apiVersion)) return undefined;
       return custom ? undefined : "the broker does not support this API (register a handler " +
         "with broker.handle() or advertise it with the apiVersions option)";
     }
