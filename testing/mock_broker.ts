@@ -16,7 +16,7 @@ import { ClusterState, type MockTopic, type NodeInfo } from "./cluster_state.ts"
 import { FaultInjector, type MockFaults } from "./faults.ts";
 import type { MockApi, MockHandler } from "./handler.ts";
 import type { RequestRecord } from "./request_log.ts";
-import { supportedSaslMechanisms } from "./sasl_server.ts";
+import { type ScramNonceCheck, supportedSaslMechanisms } from "./sasl_server.ts";
 import type { SaslSettings } from "./sasl_session.ts";
 
 /** SASL settings of a {@link MockBroker}. */
@@ -37,6 +37,13 @@ export interface MockSaslOptions {
    * closes the connection, as Kafka does. No limit when omitted.
    */
   sessionLifetimeMs?: number;
+  /**
+   * How SCRAM checks the client-final nonce: `"exact"` (default), as Kafka 4.x does, or
+   * `"suffix"`, as Kafka 3.x and earlier did. librdkafka 2.0.x (Debian's kcat) repeats its
+   * client nonce in front of the server's, so it authenticates only with `"suffix"`, against
+   * the embedded brokers as against real ones.
+   */
+  scramNonceCheck?: ScramNonceCheck;
 }
 
 /** Options of {@link MockBroker.start}. */
@@ -166,6 +173,12 @@ export function saslSettings(option: MockSaslOptions | undefined): SaslSettings 
       );
     }
   }
+  const check = option.scramNonceCheck ?? "exact";
+  if (check !== "exact" && check !== "suffix") {
+    throw new ConfigError(
+      `MockBroker option sasl.scramNonceCheck must be "exact" or "suffix", got ${String(check)}`,
+    );
+  }
   const lifetime = option.sessionLifetimeMs ?? 0;
   if (!Number.isFinite(lifetime) || lifetime < 0) {
     throw new ConfigError(
@@ -177,6 +190,7 @@ export function saslSettings(option: MockSaslOptions | undefined): SaslSettings 
     users: { ...option.users },
     legacy: option.legacy ?? false,
     sessionLifetimeMs: lifetime,
+    scramNonceCheck: check,
   };
 }
 
