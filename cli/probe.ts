@@ -62,6 +62,7 @@ export {
   type FailureKind,
 } from "./hints.ts";
 export type { ApiRow } from "./api_table.ts";
+export type { ProduceCheck } from "./produce_check.ts";
 
 /** Bun's globals the entry point uses, typed structurally (no Bun type package needed). */
 interface BunGlobals {

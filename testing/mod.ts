@@ -49,4 +49,4 @@ export {
   type NoReply,
 } from "./handler.ts";
 export type { RequestRecord } from "./request_log.ts";
-export { supportedSaslMechanisms } from "./sasl_server.ts";
+export { type ScramNonceCheck, supportedSaslMechanisms } from "./sasl_server.ts";
