@@ -374,7 +374,7 @@ export class Cluster implements AsyncDisposable {
           await this.#connect(node, conn, deadline);
         } catch (error) {
           last = asKafkaError(error, `connecting to ${node.addressText}`);
-          if (!last.retriable && !(last instanceof AddressResolutionError)) throw fail(last, false);
+          if (!last.retriable) throw fail(last, false);
           await this.#refresher.afterFailure(node.learned ? "connection-lost" : "rebootstrap");
           continue;
         }
@@ -606,8 +606,11 @@ export class Cluster implements AsyncDisposable {
     try {
       await conn.connect(abort.signal);
     } catch (error) {
-      this.#unreachable(node, asKafkaError(error, `connecting to ${node.addressText}`));
-      throw error;
+      // Our deadline cut the wait short: the connection's own last failure says why.
+      const cause = abort.signal.aborted ? conn.stats().lastError ?? error : error;
+      const e = asKafkaError(cause, `connecting to ${node.addressText}`);
+      this.#unreachable(node, e);
+      throw e;
     } finally {
       this.#o.clock.clearTimeout(timer);
     }
