@@ -13,12 +13,19 @@ import { ClusterRequestError } from "../../cluster/errors.ts";
 import { Fetch } from "../../protocol/fetch.ts";
 import { Produce } from "../../protocol/produce.ts";
 import { decodeRecordBatches, encodeRecordBatch } from "../../protocol/record_batch.ts";
+import { kafkaErrorFor } from "../../protocol/errors.ts";
 import { KafkaTransportError } from "../../transport/errors.ts";
 
-/** How one produce ended. */
+/**
+ * How one produce ended. `ambiguousRetries` counts re-sends after a failure that may have
+ * appended (lost reply, REQUEST_TIMED_OUT...); `answeredRetries` re-sends after an error reply
+ * that normally means "not appended" — but NOT_LEADER_OR_FOLLOWER for acks=all can also come
+ * after the old leader appended and a follower copied the batch (leadership moved while the
+ * produce waited for replication), so a duplicate can follow even these.
+ */
 export type ProduceOutcome =
-  | { ok: true; offset: bigint; attempts: number; ambiguousRetries: number }
-  | { ok: false; error: KafkaTransportError; attempts: number; ambiguousRetries: number };
+  & { attempts: number; ambiguousRetries: number; answeredRetries: number }
+  & ({ ok: true; offset: bigint } | { ok: false; error: KafkaTransportError });
 
 /** Options of {@link produceOne}. */
 export interface ProduceOneOptions {
@@ -33,6 +40,13 @@ export interface ProduceOneOptions {
   /** Time source for deadlines. Default `performance.now`. */
   now?: () => number;
 }
+
+/**
+ * Produce error codes with which the broker refused the batch before appending it, so sending
+ * it again cannot duplicate: UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
+ * NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, FENCED_LEADER_EPOCH.
+ */
+const REFUSED = new Set([3, 5, 6, 19, 74]);
 
 const text = new TextEncoder();
 const decoder = new TextDecoder();
@@ -56,9 +70,13 @@ export async function produceOne(
 ): Promise<ProduceOutcome> {
   const now = options.now ?? (() => performance.now());
   const deadline = now() + (options.timeoutMs ?? 10_000);
-  const records = encodeRecordBatch({ records: [{ value: text.encode(value) }], timestamp: 0 });
+  const records = encodeRecordBatch({
+    records: [{ value: text.encode(value) }],
+    timestamp: Date.now(),
+  });
   let attempts = 0;
   let ambiguousRetries = 0;
+  let answeredRetries = 0;
   let last: KafkaTransportError | null = null;
   while (now() < deadline) {
     attempts++;
@@ -69,17 +87,21 @@ export async function produceOne(
         topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
       }, {
         route: { kind: "leader", topic, partition },
-        retry: options.retryAmbiguous ?? false,
+        retry: false,
         timeoutMs: Math.min(options.sendTimeoutMs ?? 3000, Math.max(1, deadline - now())),
       });
-      ambiguousRetries += Math.max(0, reply.attempts - 1);
       const p = reply.response.responses[0].partitionResponses[0];
-      if (p.errorCode === 0) return { ok: true, offset: p.baseOffset, attempts, ambiguousRetries };
-      last = new KafkaTransportError(`Produce answered error ${p.errorCode}`, {
-        code: p.errorCode,
-        retriable: true,
-      });
-      // Refused by the broker: nothing was appended, so trying again cannot duplicate.
+      if (p.errorCode === 0) {
+        return { ok: true, offset: p.baseOffset, attempts, ambiguousRetries, answeredRetries };
+      }
+      last = kafkaErrorFor(p.errorCode, `Produce to ${topic}-${partition}`, p.errorMessage);
+      if (!last.retriable) break;
+      if (!REFUSED.has(p.errorCode)) {
+        // Answered, but the append may have happened (REQUEST_TIMED_OUT,
+        // NOT_ENOUGH_REPLICAS_AFTER_APPEND): as ambiguous as a lost reply.
+        if (!options.retryAmbiguous) break;
+        ambiguousRetries++;
+      } else answeredRetries++;
       if (!reply.partitionErrors.some((e) => e.hinted)) await sleep(50);
     } catch (error) {
       if (!(error instanceof ClusterRequestError)) throw error;
@@ -96,6 +118,7 @@ export async function produceOne(
     error: last ?? new KafkaTransportError("no attempt in time", { retriable: true }),
     attempts,
     ambiguousRetries,
+    answeredRetries,
   };
 }
 

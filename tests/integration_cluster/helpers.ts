@@ -11,6 +11,8 @@ import { Cluster } from "../../cluster/cluster.ts";
 import type { ClusterEvent } from "../../cluster/events.ts";
 import type { ClusterOptions } from "../../cluster/options.ts";
 import { CreateTopics } from "../../protocol/create_topics.ts";
+import { Fetch } from "../../protocol/fetch.ts";
+import { decodeRecordBatches } from "../../protocol/record_batch.ts";
 import type { Connector } from "../../transport/conn.ts";
 import { KafkaTransportError } from "../../transport/errors.ts";
 import { runtime } from "../harness.ts";
@@ -153,7 +155,9 @@ export async function verifyLog(
   cluster: Cluster,
   topic: string,
   producer: SteadyProducer,
-): Promise<{ duplicates: number; acked: number; failed: number }> {
+): Promise<
+  { duplicates: number; acked: number; failed: number; ambiguous: number; answered: number }
+> {
   assert.equal(producer.outcomes.length, producer.launched, "every produce settled exactly once");
   const partitions = new Set(producer.outcomes.map((o) => o.partition));
   let duplicates = 0;
@@ -177,5 +181,76 @@ export async function verifyLog(
     );
     assert.ok(f.outcome.error.retriable, `non-retriable failure: ${f.outcome.error.message}`);
   }
-  return { duplicates, acked: producer.acked, failed: failed.length };
+  const sum = (f: (o: ProduceOutcome) => number) =>
+    producer.outcomes.reduce((n, o) => n + f(o.outcome), 0);
+  return {
+    duplicates,
+    acked: producer.acked,
+    failed: failed.length,
+    ambiguous: sum((o) => o.ambiguousRetries),
+    answered: sum((o) => o.answeredRetries),
+  };
+}
+
+/** A steady long-poll fetcher over every partition of a topic (on the Fetch connections). */
+export class SteadyFetcher {
+  /** Records read so far. */
+  records = 0;
+  /** Fetches that failed (typed errors; the loop goes on). */
+  failures = 0;
+  #running = true;
+  readonly #loops: Promise<void>[] = [];
+
+  /**
+   * Starts one loop per partition.
+   *
+   * @param cluster The client.
+   * @param topic Topic.
+   * @param partitions Partition count.
+   */
+  constructor(cluster: Cluster, topic: string, partitions: number) {
+    for (let p = 0; p < partitions; p++) {
+      this.#loops.push((async () => {
+        let offset = 0n;
+        for (let i = 0; this.#running && i < 100_000; i++) {
+          try {
+            const info = await cluster.topicMetadata(topic);
+            const reply = await cluster.send(Fetch, {
+              maxWaitMs: 500,
+              minBytes: 1,
+              topics: [{
+                topicId: info.topicId,
+                partitions: [{ partition: p, fetchOffset: offset, partitionMaxBytes: 1 << 20 }],
+              }],
+            }, { route: { kind: "leader", topic, partition: p }, timeoutMs: 5000 });
+            const part = reply.response.responses[0].partitions[0];
+            if (part.errorCode !== 0) {
+              await sleep(100);
+              continue;
+            }
+            for (const batch of decodeRecordBatches(part.records ?? new Uint8Array(0))) {
+              for (const r of batch.records) {
+                if (r.offset < offset) continue;
+                this.records++;
+                offset = r.offset + 1n;
+              }
+            }
+          } catch {
+            this.failures++;
+            await sleep(100);
+          }
+        }
+      })());
+    }
+  }
+
+  /**
+   * Stops and waits until every loop ended.
+   *
+   * @returns Resolves when stopped.
+   */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
 }
