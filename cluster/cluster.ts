@@ -34,13 +34,8 @@ import {
   KafkaTransportError,
   TimeoutError,
 } from "../transport/errors.ts";
-import { BrokerNode, type ConnectionClass } from "./broker_node.ts";
-import {
-  AddressResolutionError,
-  BrokerDecommissionedError,
-  ClusterRequestError,
-  NoBrokerAvailableError,
-} from "./errors.ts";
+import type { BrokerNode, ConnectionClass } from "./broker_node.ts";
+import { ClusterRequestError, NoBrokerAvailableError } from "./errors.ts";
 import type { ClusterEvent, RefreshReason } from "./events.ts";
 import { type LeaderChange, MetadataCache, type TopicInfo } from "./metadata_cache.ts";
 import {
@@ -48,79 +43,18 @@ import {
   resolveClusterOptions,
   type ResolvedClusterOptions,
 } from "./options.ts";
+import { Membership } from "./membership.ts";
 import { replyFindings } from "./reply_errors.ts";
+import {
+  type BrokerInfo,
+  type ClusterReply,
+  type ClusterSendOptions,
+  describeRoute,
+  type PartitionErrorReport,
+  type Route,
+} from "./requests.ts";
 import { MetadataRefresher } from "./refresher.ts";
 import { ClusterCounters, type ClusterStats } from "./stats.ts";
-import { brokerSelection } from "./selection.ts";
-
-/** Where a routed request goes. */
-export type Route =
-  | { readonly kind: "leader"; readonly topic: string; readonly partition: number }
-  | { readonly kind: "node"; readonly nodeId: number }
-  | { readonly kind: "controller" }
-  | { readonly kind: "any" };
-
-/** Options of {@link Cluster.send}. */
-export interface ClusterSendOptions {
-  /** Where the request goes. */
-  route: Route;
-  /**
-   * Whether the request may be sent again after a failure that may have reached a broker.
-   * Default `true` for Metadata, ApiVersions, ListOffsets and Fetch, `false` otherwise (a
-   * Produce sent twice may be appended twice).
-   */
-  retry?: boolean;
-  /** Deadline of the whole call, retries included; the cluster's `sendTimeoutMs` by default. */
-  timeoutMs?: number;
-  /** Aborts the call. */
-  signal?: AbortSignal;
-  /** Which connection of the broker: "fetch" for Fetch by default, "main" otherwise. */
-  connection?: ConnectionClass;
-}
-
-/** A partition a reply reported an error for, and what the cache did about it. */
-export interface PartitionErrorReport {
-  /** Topic (or the topic id as text when the cache does not know the name). */
-  readonly topic: string;
-  /** Partition. */
-  readonly partition: number;
-  /** The Kafka error code. */
-  readonly errorCode: number;
-  /** `true` when a KIP-951 hint moved the partition at once; `false` when a refresh was asked. */
-  readonly hinted: boolean;
-}
-
-/** What a routed request came back with. */
-export interface ClusterReply<Res> {
-  /** The decoded reply. */
-  readonly response: Res;
-  /** The node that answered. */
-  readonly nodeId: number;
-  /** Attempts made (1 when the first one was answered). */
-  readonly attempts: number;
-  /** Leader changes the reply caused in the cache (KIP-951 hints, lost leaders). */
-  readonly leaderChanges: readonly LeaderChange[];
-  /** Partitions with stale-metadata errors in the reply; the caller decides whether to retry them. */
-  readonly partitionErrors: readonly PartitionErrorReport[];
-}
-
-/** A broker as {@link Cluster.brokers} lists it. */
-export interface BrokerInfo {
-  /** Node id; negative for a bootstrap entry. */
-  readonly nodeId: number;
-  /** Advertised host. */
-  readonly host: string;
-  /** Advertised port. */
-  readonly port: number;
-  /** Rack, or `null`. */
-  readonly rack: string | null;
-  /** From Metadata (`true`) or the bootstrap list. */
-  readonly learned: boolean;
-  /** State of its main connection. */
-  readonly state: BrokerState;
-  /** State of its Fetch connection, or `null` when none was made. */
-  readonly fetchState: BrokerState | null;
-}
 
 const SAFE_TO_RESEND = new Set([METADATA_KEY, 18, 2, FETCH_KEY]);
 
@@ -136,16 +70,13 @@ function quiet(p: Promise<unknown>): void {
 export class Cluster implements AsyncDisposable {
   readonly #o: ResolvedClusterOptions;
   readonly #cache = new MetadataCache();
-  readonly #nodes = new Map<number, BrokerNode>();
-  #bootstrap: BrokerNode[] = [];
-  #bootstrapNext: number;
   readonly #listeners = new Set<(event: ClusterEvent) => void>();
   readonly #reached = new WeakSet<object>();
   readonly #counters = new ClusterCounters();
   readonly #refresher: MetadataRefresher;
+  readonly #brokers: Membership;
   #controllerId = -1;
   #clusterId: string | null = null;
-  #lastUpAt: number;
   #closed = false;
   #closing: Promise<void> | null = null;
   #intervalTimer: TimerHandle | null = null;
@@ -164,9 +95,7 @@ export class Cluster implements AsyncDisposable {
   constructor(options: ClusterOptions) {
     this.#o = resolveClusterOptions(options);
     if (this.#o.onEvent !== undefined) this.#listeners.add(this.#o.onEvent);
-    this.#lastUpAt = this.#o.clock.now();
-    this.#bootstrapNext = Math.floor(this.#o.random() * this.#o.bootstrap.length);
-    this.#bootstrap = this.#makeBootstrap();
+    this.#brokers = new Membership(this.#o, this.#observer, (e) => this.#emit(e), this.#counters);
     this.#refresher = new MetadataRefresher(this.#o, {
       fetch: (topics, timeoutMs) => this.#fetchMetadata(topics, timeoutMs),
       apply: (response, nodeId) => this.#applyMetadata(response, nodeId),
@@ -200,8 +129,7 @@ export class Cluster implements AsyncDisposable {
 
   /** The brokers known now: learned ones by node id, then bootstrap entries still in use. */
   brokers(): BrokerInfo[] {
-    const nodes = [...this.#nodes.values()].sort((a, b) => a.nodeId - b.nodeId);
-    return [...nodes, ...this.#bootstrap].map((n) => {
+    return this.#brokers.all().map((n) => {
       const conns = n.stats();
       return {
         nodeId: n.nodeId,
@@ -314,7 +242,7 @@ export class Cluster implements AsyncDisposable {
    */
   async anyConnection(): Promise<BrokerConnection> {
     const deadline = this.#o.clock.now() + this.#o.sendTimeoutMs;
-    return (await this.#anyNode(deadline)).connection("main");
+    return (await this.#brokers.anyNode(deadline)).connection("main");
   }
 
   /**
@@ -371,7 +299,7 @@ export class Cluster implements AsyncDisposable {
       const conn = node.connection(cls);
       if (conn.state !== BrokerState.UP && conn.state !== BrokerState.REAUTH) {
         try {
-          await this.#connect(node, conn, deadline);
+          await this.#brokers.connect(node, conn, deadline);
         } catch (error) {
           last = asKafkaError(error, `connecting to ${node.addressText}`);
           if (!last.retriable) throw fail(last, false);
@@ -388,7 +316,7 @@ export class Cluster implements AsyncDisposable {
         });
       } catch (error) {
         const reached = this.#reached.has(error as object);
-        last = this.#typed(node, error);
+        last = this.#brokers.typed(node, error);
         this.#counters.failedRequests++;
         if (!last.retriable) throw fail(last, reached);
         if (reached && !safe) throw fail(last, true);
@@ -399,7 +327,9 @@ export class Cluster implements AsyncDisposable {
       const reports: PartitionErrorReport[] = [];
       const findings = replyFindings(api.key, response);
       if (api.key === METADATA_KEY) this.#applyMetadata(response as MetadataResponse, node.nodeId);
-      for (const e of findings.endpoints) this.#learnEndpoint(e.nodeId, e.host, e.port, e.rack);
+      for (const e of findings.endpoints) {
+        this.#brokers.learn(e.nodeId, e.host, e.port, e.rack, false);
+      }
       for (const s of findings.stale) {
         const topic = s.topic ?? (s.topicId === null ? undefined : this.#cache.nameOf(s.topicId));
         if (topic === undefined) continue;
@@ -446,7 +376,7 @@ export class Cluster implements AsyncDisposable {
    * @returns The snapshot.
    */
   stats(): ClusterStats {
-    const nodes = [...this.#nodes.values(), ...this.#bootstrap];
+    const nodes = this.#brokers.all();
     return this.#counters.snapshot(nodes.map((n) => ({ nodeId: n.nodeId, ...n.stats() })));
   }
 
@@ -461,8 +391,7 @@ export class Cluster implements AsyncDisposable {
     this.#closed = true;
     this.#refresher.close();
     if (this.#intervalTimer !== null) this.#o.clock.clearTimeout(this.#intervalTimer);
-    const nodes = [...this.#nodes.values(), ...this.#bootstrap];
-    this.#closing = Promise.all(nodes.map((n) => n.close(graceful))).then(() => {});
+    this.#closing = this.#brokers.close(graceful);
     return this.#closing;
   }
 
@@ -487,16 +416,10 @@ export class Cluster implements AsyncDisposable {
     }
   }
 
-  #makeBootstrap(): BrokerNode[] {
-    return this.#o.bootstrap.map((hp, i) =>
-      new BrokerNode(-1 - i, hp, null, false, this.#o, this.#observer)
-    );
-  }
-
   async #route(route: Route, deadline: number): Promise<BrokerNode> {
     switch (route.kind) {
       case "any":
-        return await this.#anyNode(deadline);
+        return await this.#brokers.anyNode(deadline);
       case "node":
         return await this.#nodeById(route.nodeId, deadline);
       case "controller": {
@@ -514,10 +437,10 @@ export class Cluster implements AsyncDisposable {
   }
 
   async #nodeById(nodeId: number, deadline: number): Promise<BrokerNode> {
-    let node = this.#nodes.get(nodeId) ?? this.#bootstrap.find((n) => n.nodeId === nodeId);
+    let node = this.#brokers.get(nodeId);
     if (node === undefined) {
       await this.#refresher.refresh([], "requested", deadline - this.#o.clock.now());
-      node = this.#nodes.get(nodeId);
+      node = this.#brokers.get(nodeId);
     }
     if (node === undefined) {
       throw new NoBrokerAvailableError(`Node ${nodeId} is not in the cluster's metadata`, {
@@ -556,96 +479,10 @@ export class Cluster implements AsyncDisposable {
         );
         continue;
       }
-      const node = this.#nodes.get(p.leaderId);
+      const node = this.#brokers.get(p.leaderId);
       if (node !== undefined) return node;
       await this.#refresher.waitForNext("leader-lost", deadline);
     }
-  }
-
-  async #anyNode(deadline: number): Promise<BrokerNode> {
-    const candidates = [...this.#nodes.values(), ...this.#bootstrap].filter((n) =>
-      n.decommissioned === null
-    );
-    const up = brokerSelection(candidates, this.#o.random);
-    if (up.usable !== null) return up.usable;
-    if (
-      this.#nodes.size > 0 && this.#o.clock.now() - this.#lastUpAt >= this.#o.rebootstrapAfterMs
-    ) {
-      this.#rebootstrap(`no broker usable for ${this.#o.rebootstrapAfterMs} ms`);
-    }
-    const bootstrap = this.#bootstrap.length;
-    const order = [
-      ...up.learned,
-      ...this.#bootstrap.map((_, i) => this.#bootstrap[(this.#bootstrapNext + i) % bootstrap]),
-    ];
-    let last: KafkaTransportError | null = null;
-    for (const node of order) {
-      if (this.#o.clock.now() >= deadline) break;
-      if (!node.learned) this.#bootstrapNext = (this.#bootstrapNext + 1) % Math.max(1, bootstrap);
-      try {
-        await this.#connect(node, node.connection("main"), deadline);
-        return node;
-      } catch (error) {
-        last = asKafkaError(error, `connecting to ${node.addressText}`);
-      }
-    }
-    throw new NoBrokerAvailableError(
-      `No broker reachable (tried ${order.map((n) => n.addressText).join(", ")})${
-        last ? `: ${last.message}` : ""
-      }`,
-      { cause: last ?? undefined },
-    );
-  }
-
-  async #connect(node: BrokerNode, conn: BrokerConnection, deadline: number): Promise<void> {
-    const abort = new AbortController();
-    const timer = this.#o.clock.setTimeout(
-      () => abort.abort(),
-      Math.max(1, deadline - this.#o.clock.now()),
-    );
-    try {
-      await conn.connect(abort.signal);
-    } catch (error) {
-      // Our deadline cut the wait short: the connection's own last failure says why.
-      const cause = abort.signal.aborted ? conn.stats().lastError ?? error : error;
-      const e = asKafkaError(cause, `connecting to ${node.addressText}`);
-      this.#unreachable(node, e);
-      throw e;
-    } finally {
-      this.#o.clock.clearTimeout(timer);
-    }
-  }
-
-  #unreachable(node: BrokerNode, error: KafkaTransportError): void {
-    if (node.lastDialError !== null) return;
-    node.lastDialError = { at: this.#o.clock.now(), error };
-    const who = node.learned
-      ? `broker ${node.nodeId} advertises ${node.addressText}`
-      : `bootstrap server ${node.addressText}`;
-    const hint = error instanceof AddressResolutionError
-      ? `${who}, which does not resolve from here: check advertised.listeners, or map it with mapAddress`
-      : node.learned
-      ? `${who}, which this machine cannot reach (${error.name}); the bootstrap answered, so check advertised.listeners, or map it with mapAddress`
-      : `${who} is not reachable (${error.name}): check the address and that the broker runs`;
-    this.#emit({
-      type: "broker-unreachable",
-      nodeId: node.nodeId,
-      address: node.addressText,
-      error,
-      hint,
-    });
-  }
-
-  #typed(node: BrokerNode, error: unknown): KafkaTransportError {
-    const e = asKafkaError(error, `request to ${node.addressText}`);
-    if (node.decommissioned !== null && e instanceof BrokerClosedError) {
-      return new BrokerDecommissionedError(
-        node.nodeId,
-        `Broker ${node.nodeId} (${node.addressText}) left: ${node.decommissioned}`,
-        { cause: e },
-      );
-    }
-    return e;
   }
 
   async #fetchMetadata(
@@ -655,7 +492,7 @@ export class Cluster implements AsyncDisposable {
     const deadline = this.#o.clock.now() + timeoutMs;
     let last: unknown = null;
     for (let i = 0; i < this.#o.maxAttempts && this.#o.clock.now() < deadline; i++) {
-      const node = await this.#anyNode(deadline);
+      const node = await this.#brokers.anyNode(deadline);
       node.lastUsed = this.#o.clock.now();
       try {
         const response = await node.connection("main").send(
@@ -681,80 +518,12 @@ export class Cluster implements AsyncDisposable {
   #applyMetadata(response: MetadataResponse, _from: number): void {
     if (this.#closed) return;
     this.#clusterId = response.clusterId;
-    if (response.brokers.length > 0) this.#mergeBrokers(response);
+    if (response.brokers.length > 0) this.#brokers.merge(response);
     this.#setController(response.controllerId);
     for (const change of this.#cache.applyMetadata(response, this.#o.clock.now())) {
       this.#leaderMoved(change, "metadata");
     }
     if (this.#intervalTimer === null && this.#o.metadataRefreshIntervalMs > 0) this.#armInterval();
-  }
-
-  #mergeBrokers(response: MetadataResponse): void {
-    const seen = new Set<number>();
-    for (const b of response.brokers) {
-      seen.add(b.nodeId);
-      this.#learnEndpoint(b.nodeId, b.host, b.port, b.rack, true);
-    }
-    for (const [id, node] of this.#nodes) {
-      if (!seen.has(id)) this.#decommission(node, "missing from Metadata");
-    }
-    if (this.#bootstrap.length > 0) {
-      const purged = this.#bootstrap;
-      this.#bootstrap = [];
-      for (const node of purged) this.#decommission(node, "learned brokers are known");
-    }
-  }
-
-  #learnEndpoint(
-    nodeId: number,
-    host: string,
-    port: number,
-    rack: string | null,
-    authoritative = false,
-  ): void {
-    const old = this.#nodes.get(nodeId);
-    if (old !== undefined) {
-      const same = old.address.host === host && old.address.port === port &&
-        (!authoritative || old.rack === rack);
-      if (same) return;
-      if (!authoritative && old.address.host === host && old.address.port === port) return;
-    }
-    const node = new BrokerNode(nodeId, { host, port }, rack, true, this.#o, this.#observer);
-    this.#nodes.set(nodeId, node);
-    if (old !== undefined) {
-      this.#decommission(old, `its address or rack changed to ${node.addressText}`, false);
-      this.#emit({
-        type: "broker-replaced",
-        nodeId,
-        from: old.addressText,
-        to: node.addressText,
-        rack,
-      });
-    } else {
-      this.#emit({ type: "broker-added", nodeId, host, port, rack });
-    }
-  }
-
-  #decommission(node: BrokerNode, reason: string, remove = true): void {
-    if (node.decommissioned !== null) return;
-    node.decommissioned = reason;
-    if (remove && this.#nodes.get(node.nodeId) === node) this.#nodes.delete(node.nodeId);
-    this.#counters.decommissioned++;
-    quiet(node.close(false));
-    this.#emit({
-      type: "broker-decommissioned",
-      nodeId: node.nodeId,
-      address: node.addressText,
-      reason,
-    });
-  }
-
-  #rebootstrap(reason: string): void {
-    this.#counters.rebootstraps++;
-    for (const n of this.#bootstrap) quiet(n.close(false));
-    this.#bootstrap = this.#makeBootstrap();
-    this.#lastUpAt = this.#o.clock.now();
-    this.#emit({ type: "rebootstrap", reason });
   }
 
   #setController(id: number): void {
@@ -780,7 +549,7 @@ export class Cluster implements AsyncDisposable {
 
   #onStateChange(node: BrokerNode, cls: ConnectionClass, change: StateChange): void {
     if (change.to === BrokerState.UP) {
-      this.#lastUpAt = change.at;
+      this.#brokers.lastUpAt = change.at;
       node.lastDialError = null;
       return;
     }
@@ -790,18 +559,5 @@ export class Cluster implements AsyncDisposable {
     if (cls === "main" && this.#cache.ledBy(node.nodeId).length > 0) {
       this.#refresher.soon("connection-lost");
     }
-  }
-}
-
-function describeRoute(route: Route): string {
-  switch (route.kind) {
-    case "leader":
-      return `the leader of ${route.topic}-${route.partition}`;
-    case "node":
-      return `node ${route.nodeId}`;
-    case "controller":
-      return "the controller";
-    case "any":
-      return "any broker";
   }
 }

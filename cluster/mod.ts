@@ -21,14 +21,14 @@
  * @module
  */
 
-export {
-  type BrokerInfo,
-  Cluster,
-  type ClusterReply,
-  type ClusterSendOptions,
-  type PartitionErrorReport,
-  type Route,
-} from "./cluster.ts";
+export { Cluster } from "./cluster.ts";
+export type {
+  BrokerInfo,
+  ClusterReply,
+  ClusterSendOptions,
+  PartitionErrorReport,
+  Route,
+} from "./requests.ts";
 export type { ConnectionClass } from "./broker_node.ts";
 export {
   AddressResolutionError,
