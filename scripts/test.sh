@@ -6,6 +6,10 @@
 # The real-broker integration suite runs when a broker started by scripts/kafka/start.sh is up.
 # Without one it says loudly that it did not run; with KAFKA_REQUIRED=1 (as in CI) a missing
 # broker is a test failure.
+#
+# Cluster suite: tests/integration_cluster/ runs against the 3-node cluster started by
+# scripts/kafka/cluster.sh when it is up (KAFKA_CLUSTER_REQUIRED=1 makes a missing one a
+# failure); tests/cluster/ runs against the embedded cluster always.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +21,14 @@ DENO=node_modules/.bin/deno
 BUN=node_modules/.bin/bun
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+
+# --- cluster suite: say up front whether the real-cluster part will run.
+if [ -f "${KAFKA_CACHE_DIR:-.cache/kafka}/cluster/endpoints.json" ]; then
+  echo "== cluster suite: real 3-node cluster from ${KAFKA_CACHE_DIR:-.cache/kafka}/cluster/endpoints.json"
+else
+  echo "== cluster suite: no 3-node cluster running (bash scripts/kafka/cluster.sh start); tests/integration_cluster/ skips"
+fi
+# --- end cluster suite
 
 echo "== deno test ($($DENO --version | head -1))"
 NO_COLOR=1 $DENO test -A --quiet tests/ 2>&1 | tee "$logs/deno.txt"
