@@ -61,6 +61,8 @@ export * from "./protocol/sasl_authenticate.ts";
 export * from "./protocol/create_topics.ts";
 export * from "./protocol/produce.ts";
 export * from "./protocol/fetch.ts";
+export * from "./protocol/list_offsets.ts";
+export * from "./protocol/delete_topics.ts";
 export * from "./protocol/record_batch.ts";
 export { crc32c } from "./protocol/crc32c.ts";
 

@@ -198,6 +198,34 @@ export const ErrorCode = {
   SASL_AUTHENTICATION_FAILED: 58,
   /** The broker does not host the topic id. */
   UNKNOWN_TOPIC_ID: 100,
+  /** The offset is below the log start or past the log end. */
+  OFFSET_OUT_OF_RANGE: 1,
+  /** A record batch is larger than the topic's max.message.bytes. */
+  MESSAGE_TOO_LARGE: 10,
+  /** No coordinator (group or transaction) is available. */
+  COORDINATOR_NOT_AVAILABLE: 15,
+  /** The topic name is not valid. */
+  INVALID_TOPIC_EXCEPTION: 17,
+  /** The partition count is not valid. */
+  INVALID_PARTITIONS: 37,
+  /** The replication factor is larger than the available brokers, or invalid. */
+  INVALID_REPLICATION_FACTOR: 38,
+  /** A topic config is not valid. */
+  INVALID_CONFIG: 40,
+  /** Produce acks is not -1, 0 or 1. */
+  INVALID_REQUIRED_ACKS: 21,
+  /** A manual replica assignment is not valid. */
+  INVALID_REPLICA_ASSIGNMENT: 39,
+  /** The producer attempted a transactional operation in an invalid state. */
+  INVALID_TXN_STATE: 48,
+  /** The fetch session id is not known to the broker. */
+  FETCH_SESSION_ID_NOT_FOUND: 70,
+  /** The leader epoch in the request is older than the broker's. */
+  FENCED_LEADER_EPOCH: 74,
+  /** The leader epoch in the request is newer than the broker's. */
+  UNKNOWN_LEADER_EPOCH: 75,
+  /** A record failed the broker's validation. */
+  INVALID_RECORD: 87,
 } as const;
 
 /**

@@ -1,6 +1,7 @@
 /**
- * What every connection of one test broker shares: identity, topics, the API table (advertised
- * version ranges, flexible versions, custom handlers), faults, clock and the request log.
+ * What every connection of one test broker node shares: identity, the cluster, the API table
+ * (advertised version ranges, flexible versions, custom handlers), faults, clock and the
+ * request log.
  *
  * @module
  */
@@ -9,24 +10,19 @@ import { type ApiVersionRange, ApiVersions } from "../protocol/api_versions.ts";
 import { CreateTopics } from "../protocol/create_topics.ts";
 import { Fetch } from "../protocol/fetch.ts";
 import { Metadata } from "../protocol/metadata.ts";
+import { DeleteTopics } from "../protocol/delete_topics.ts";
+import { ListOffsets } from "../protocol/list_offsets.ts";
 import { Produce } from "../protocol/produce.ts";
 import { SaslAuthenticate } from "../protocol/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/sasl_handshake.ts";
 import type { Clock } from "../transport/clock.ts";
 import type { FaultInjector } from "./faults.ts";
 import type { MockApi, MockHandler } from "./handler.ts";
+import type { ClusterState, NodeInfo } from "./cluster_state.ts";
 import type { RequestRecord } from "./request_log.ts";
 import type { SaslSettings } from "./sasl_session.ts";
 
-/** A topic the test broker serves, led by the broker itself. */
-export interface MockTopic {
-  /** The topic name. */
-  readonly name: string;
-  /** How many partitions it has (at least 1). */
-  readonly partitions: number;
-}
-
-/** The APIs whose replies the broker encodes itself. */
+/** The APIs every test broker encodes itself. */
 export const BUILTIN_APIS: readonly MockApi[] = [
   ApiVersions,
   Metadata,
@@ -35,11 +31,23 @@ export const BUILTIN_APIS: readonly MockApi[] = [
 ];
 
 /**
+ * The data and admin APIs the nodes of an embedded cluster also encode themselves, at the
+ * versions Kafka 4.x serves (its ListOffsets and DeleteTopics start at v1).
+ */
+export const DATA_APIS: readonly MockApi[] = [
+  Produce,
+  Fetch,
+  { ...ListOffsets, minVersion: 1 },
+  CreateTopics,
+  { ...DeleteTopics, minVersion: 1 },
+];
+
+/**
  * The other APIs this module has codecs for: a handler registered for one of them by bare key
  * gets the codec's version range and flexible versions.
  */
 const KNOWN_APIS: ReadonlyMap<number, MockApi> = new Map(
-  [Produce, Fetch, CreateTopics].map((api) => [api.key, api]),
+  [...BUILTIN_APIS, ...DATA_APIS].map((api) => [api.key, api]),
 );
 
 /**
@@ -50,11 +58,8 @@ const KNOWN_APIS: ReadonlyMap<number, MockApi> = new Map(
  * @returns The codec's facts, or `undefined` for an API without a codec here.
  */
 export function knownApi(key: number): MockApi | undefined {
-  return KNOWN_APIS.get(key) ?? BUILTIN_APIS.find((api) => api.key === key);
+  return KNOWN_APIS.get(key);
 }
-
-/** The keys of {@link BUILTIN_APIS}. */
-export const BUILTIN_KEYS: ReadonlySet<number> = new Set(BUILTIN_APIS.map((api) => api.key));
 
 /** A registered custom handler and the API facts it came with. */
 export interface HandlerEntry {
@@ -64,17 +69,17 @@ export interface HandlerEntry {
   readonly api: MockApi | undefined;
 }
 
-/** Everything the broker's connections share. */
+/** Everything one node's connections share. */
 export interface BrokerState {
-  /** The broker's node id. */
+  /** The node's id. */
   readonly nodeId: number;
-  /** The cluster id Metadata reports. */
-  readonly clusterId: string;
-  /** The topics Metadata reports. */
-  readonly topics: readonly MockTopic[];
-  /** Time source for the request log, delays and SASL session expiry. */
+  /** The node's entry in the cluster: its address, advertised address, whether it runs. */
+  readonly node: NodeInfo;
+  /** The cluster the node belongs to (a one-node cluster for `MockBroker`). */
+  readonly cluster: ClusterState;
+  /** Time source for the request log, delays, long polls and SASL session expiry. */
   readonly clock: Clock;
-  /** The broker's faults. */
+  /** The node's faults. */
   readonly faults: FaultInjector;
   /** Send replies as soon as they are ready instead of in request order. */
   readonly outOfOrder: boolean;
@@ -84,10 +89,6 @@ export interface BrokerState {
   readonly requests: RequestRecord[] | undefined;
   /** The API table. */
   readonly apis: ApiTable;
-  /** The host Metadata advertises for this broker. */
-  host: string;
-  /** The port Metadata advertises for this broker. */
-  port: number;
 }
 
 /**
@@ -97,19 +98,29 @@ export interface BrokerState {
  * custom handler, and the `apiVersions` override option.
  */
 export class ApiTable {
+  readonly #builtins: readonly MockApi[];
+  readonly #builtinKeys: ReadonlySet<number>;
+  readonly #unserved: ReadonlyMap<number, MockApi>;
   readonly #overrides: ReadonlyMap<number, readonly [number, number] | null>;
   readonly #handlers = new Map<number, HandlerEntry>();
   #flexibleFrom = new Map<number, number>();
   #ranges = new Map<number, ApiVersionRange>();
 
   /**
+   * @param builtins The APIs the broker encodes itself.
    * @param overrides Advertised ranges that replace the defaults; `null` hides an API.
    * @param legacySasl Advertise SaslHandshake v0 only and no SaslAuthenticate.
+   * @param unserved APIs answered with an error reply though not advertised.
    */
   constructor(
+    builtins: readonly MockApi[],
     overrides: ReadonlyMap<number, readonly [number, number] | null>,
     legacySasl: boolean,
+    unserved: readonly MockApi[] = [],
   ) {
+    this.#builtins = builtins;
+    this.#unserved = new Map(unserved.map((api) => [api.key, api]));
+    this.#builtinKeys = new Set(builtins.map((api) => api.key));
     const legacy = new Map<number, readonly [number, number] | null>(
       legacySasl ? [[SaslHandshake.key, [0, 0]], [SaslAuthenticate.key, null]] : [],
     );
@@ -127,6 +138,25 @@ export class ApiTable {
     if (entry === null) this.#handlers.delete(key);
     else this.#handlers.set(key, entry);
     this.#rebuild();
+  }
+
+  /**
+   * @param key An API key.
+   * @returns Whether the broker encodes replies to it itself.
+   */
+  isBuiltin(key: number): boolean {
+    return this.#builtinKeys.has(key);
+  }
+
+  /**
+   * @param key An API key.
+   * @param version A version of it.
+   * @returns Whether the broker answers it with an error reply although it does not serve it.
+   */
+  isUnserved(key: number, version: number): boolean {
+    const api = this.#unserved.get(key);
+    return api !== undefined && !this.#handlers.has(key) && version >= api.minVersion &&
+      version <= api.maxVersion;
   }
 
   /**
@@ -159,13 +189,14 @@ export class ApiTable {
    * @returns `true` when flexible.
    */
   isFlexible(key: number, version: number): boolean {
-    return version >= (this.#flexibleFrom.get(key) ?? Infinity);
+    const from = this.#flexibleFrom.get(key) ?? this.#unserved.get(key)?.firstFlexibleVersion;
+    return version >= (from ?? Infinity);
   }
 
   #rebuild(): void {
     const ranges = new Map<number, readonly [number, number]>();
     const flexibleFrom = new Map<number, number>();
-    for (const api of [...BUILTIN_APIS, ...[...this.#handlers.values()].map((e) => e.api)]) {
+    for (const api of [...this.#builtins, ...[...this.#handlers.values()].map((e) => e.api)]) {
       if (api === undefined) continue;
       ranges.set(api.key, [api.minVersion, api.maxVersion]);
       flexibleFrom.set(api.key, api.firstFlexibleVersion);

@@ -18,8 +18,9 @@ import {
 } from "../protocol/metadata.ts";
 import { SaslAuthenticate } from "../protocol/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/sasl_handshake.ts";
-import { isZeroUuid, ZERO_UUID } from "../protocol/uuid.ts";
-import type { BrokerState, MockTopic } from "./broker_state.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
+import type { BrokerState } from "./broker_state.ts";
+import type { TopicState } from "./cluster_state.ts";
 import type { SaslSession } from "./sasl_session.ts";
 
 /** A reply body and whether the connection closes once it is written. */
@@ -35,7 +36,15 @@ const SOFTWARE_FIELD = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
 
 const EMPTY = new Uint8Array(0);
 
-function encode<Res>(
+/**
+ * Encodes a reply body.
+ *
+ * @param spec The API's codec.
+ * @param response The reply.
+ * @param version The request version.
+ * @returns The body bytes.
+ */
+export function encode<Res>(
   spec: ServerApiSpec<unknown, Res>,
   response: Res,
   version: number,
@@ -96,46 +105,27 @@ export function answerApiVersions(
   }, version);
 }
 
-/**
- * A stable topic id derived from the name (FNV-1a spread over 16 bytes), so that tests see
- * the same id on every run and no random source is needed. Never the zero UUID, which means
- * "no id" in Kafka.
- */
-function topicIdFor(name: string): Uint8Array {
-  const id = new Uint8Array(16);
-  let h = 0x811c9dc5;
-  for (let round = 0; round < 4; round++) {
-    for (let i = 0; i < name.length; i++) {
-      h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-    }
-    h = Math.imul(h ^ round, 0x01000193);
-    new DataView(id.buffer).setUint32(round * 4, h >>> 0);
-  }
-  if (isZeroUuid(id)) id[15] = 1;
-  return id;
-}
-
 function describe(
   state: BrokerState,
-  topic: MockTopic,
+  topic: TopicState,
   faultCode: number | undefined,
 ): MetadataTopic {
-  const partitions = new Array(faultCode === undefined ? topic.partitions : 0);
-  for (let i = 0; i < partitions.length; i++) {
-    partitions[i] = {
-      errorCode: ErrorCode.NONE,
-      partitionIndex: i,
-      leaderId: state.nodeId,
-      leaderEpoch: 0,
-      replicaNodes: [state.nodeId],
-      isrNodes: [state.nodeId],
-      offlineReplicas: [],
-    };
-  }
+  const cluster = state.cluster;
+  const partitions = faultCode === undefined
+    ? topic.partitions.map((p) => ({
+      errorCode: p.leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      partitionIndex: p.index,
+      leaderId: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [...p.replicas],
+      isrNodes: cluster.isr(p),
+      offlineReplicas: cluster.offlineReplicas(p),
+    }))
+    : [];
   return {
     errorCode: faultCode ?? ErrorCode.NONE,
     name: topic.name,
-    topicId: topicIdFor(topic.name),
+    topicId: topic.id,
     isInternal: false,
     partitions,
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
@@ -155,18 +145,19 @@ function unknownTopic(wanted: MetadataRequestTopic, version: number): MetadataTo
   };
 }
 
-function findTopic(state: BrokerState, wanted: MetadataRequestTopic): MockTopic | undefined {
-  if (wanted.name !== null) return state.topics.find((t) => t.name === wanted.name);
-  const id = wanted.topicId ?? ZERO_UUID;
-  return state.topics.find((t) => topicIdFor(t.name).every((b, i) => b === id[i]));
+function findTopic(state: BrokerState, wanted: MetadataRequestTopic): TopicState | undefined {
+  if (wanted.name !== null) return state.cluster.topic(wanted.name);
+  return state.cluster.topicById(wanted.topicId ?? ZERO_UUID);
 }
 
 /**
- * Answers Metadata: a one-broker cluster where this broker leads every partition of the
- * configured topics. Requested topics it lacks come back as UNKNOWN_TOPIC_OR_PARTITION (by
- * name) or UNKNOWN_TOPIC_ID (by id); topics are never auto-created.
+ * Answers Metadata from the cluster state: the running nodes at their advertised addresses,
+ * the controller, and each partition's leader, epoch, replicas, in-sync and offline replicas
+ * (LEADER_NOT_AVAILABLE while a partition has no leader). Requested topics the cluster lacks
+ * come back as UNKNOWN_TOPIC_OR_PARTITION (by name) or UNKNOWN_TOPIC_ID (by id); topics are
+ * never auto-created.
  *
- * @param state The broker.
+ * @param state The node.
  * @param body The request body.
  * @param version The request version.
  * @param faultCode An error code every topic carries, from `faults.error`.
@@ -179,17 +170,18 @@ export function answerMetadata(
   faultCode: number | undefined,
 ): Uint8Array {
   const req = Metadata.decodeRequest(body, version);
+  const cluster = state.cluster;
   const topics = req.topics === null
-    ? state.topics.map((t) => describe(state, t, faultCode))
+    ? [...cluster.topics()].map((t) => describe(state, t, faultCode))
     : req.topics.map((wanted) => {
       const topic = findTopic(state, wanted);
       return topic ? describe(state, topic, faultCode) : unknownTopic(wanted, version);
     });
   return encode(Metadata, {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: state.nodeId, host: state.host, port: state.port, rack: null }],
-    clusterId: state.clusterId,
-    controllerId: state.nodeId,
+    brokers: cluster.nodes.filter((n) => n.running).map((n) => cluster.endpoint(n)),
+    clusterId: cluster.clusterId,
+    controllerId: cluster.controllerId,
     topics,
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   }, version);

@@ -1,7 +1,7 @@
 /**
- * Fault injection for the test broker: delays, error codes, dropped connections, half-written,
- * garbage and HTTP replies. Faults are broker-wide and apply to requests arriving after they
- * are set.
+ * Fault injection for the test broker: delays, error codes, dropped replies and connections,
+ * half-written, garbage and HTTP replies. Faults are per broker node and apply to requests
+ * arriving after they are set.
  *
  * @module
  */
@@ -24,13 +24,24 @@ export interface MockFaults {
   /**
    * Answers the next `count` requests of `apiKey` with `code` instead of success. Only for the
    * APIs the broker encodes itself: ApiVersions, Metadata (every topic carries the code),
-   * SaslHandshake and SaslAuthenticate (which, like Kafka, then closes the connection).
+   * SaslHandshake and SaslAuthenticate (which, like Kafka, then closes the connection), and on
+   * the nodes of a `MockCluster` also Produce, Fetch and ListOffsets (every partition carries
+   * the code) and CreateTopics and DeleteTopics (every topic does).
    *
    * @param apiKey The API to fail.
    * @param code The Kafka error code to answer with.
    * @param count How many requests to fail.
    */
   error(apiKey: number, code: number, count?: number): void;
+  /**
+   * Swallows the next `count` requests of `apiKey` (of any API when omitted): the broker reads
+   * them and never answers, while the connection stays open and later replies still go out,
+   * as when a reply is lost. The client's request timeout is what ends the wait.
+   *
+   * @param apiKey Only drop requests of this API; every API when omitted.
+   * @param count How many requests to drop; 1 when omitted.
+   */
+  drop(apiKey?: number, count?: number): void;
   /**
    * Closes the connection, without a reply, on which the `n`th request from now arrives
    * (counting requests on all connections; 1 is the next one).
@@ -69,6 +80,8 @@ export interface FaultPlan {
   readonly errorCode: number | undefined;
   /** Close the connection instead of answering. */
   readonly close: boolean;
+  /** Read the request and never answer it. */
+  readonly drop: boolean;
   /** Write half the reply, then stall the connection. */
   readonly partial: boolean;
   /** Bytes to send instead of the reply. */
@@ -82,6 +95,7 @@ export const NO_FAULTS: FaultPlan = Object.freeze({
   delayMs: 0,
   errorCode: undefined,
   close: false,
+  drop: false,
   partial: false,
   replace: undefined,
   closeAfterReplace: false,
@@ -111,6 +125,7 @@ export class FaultInjector implements MockFaults {
   readonly #encodedKeys: ReadonlySet<number>;
   readonly #delays = new Map<number, number>();
   readonly #errors = new Map<number, { code: number; left: number }>();
+  readonly #drops = new Map<number, number>();
   #closeCountdown = 0;
   #partialKey: number | undefined;
   #replace: Uint8Array | undefined;
@@ -150,6 +165,12 @@ export class FaultInjector implements MockFaults {
   }
 
   /** @inheritdoc */
+  drop(apiKey: number = ANY_API, count = 1): void {
+    checkCount("drop count", count);
+    this.#drops.set(apiKey, count);
+  }
+
+  /** @inheritdoc */
   closeOnRequest(n: number): void {
     checkCount("closeOnRequest", n);
     this.#closeCountdown = n;
@@ -176,6 +197,7 @@ export class FaultInjector implements MockFaults {
   clear(): void {
     this.#delays.clear();
     this.#errors.clear();
+    this.#drops.clear();
     this.#closeCountdown = 0;
     this.#partialKey = undefined;
     this.#replace = undefined;
@@ -190,13 +212,21 @@ export class FaultInjector implements MockFaults {
    */
   take(apiKey: number): FaultPlan {
     if (
-      this.#delays.size === 0 && this.#errors.size === 0 && this.#closeCountdown === 0 &&
+      this.#delays.size === 0 && this.#errors.size === 0 && this.#drops.size === 0 &&
+      this.#closeCountdown === 0 &&
       this.#partialKey === undefined && this.#replace === undefined
     ) {
       return NO_FAULTS;
     }
     if (this.#closeCountdown > 0 && --this.#closeCountdown === 0) {
       return { ...NO_FAULTS, close: true };
+    }
+    for (const key of [apiKey, ANY_API]) {
+      const left = this.#drops.get(key);
+      if (left === undefined) continue;
+      if (left === 1) this.#drops.delete(key);
+      else this.#drops.set(key, left - 1);
+      return { ...NO_FAULTS, drop: true };
     }
     const delayMs = this.#delays.get(apiKey) ?? this.#delays.get(ANY_API) ?? 0;
     let errorCode: number | undefined;
@@ -214,6 +244,6 @@ export class FaultInjector implements MockFaults {
     const closeAfterReplace = this.#closeAfterReplace;
     this.#replace = undefined;
     this.#closeAfterReplace = false;
-    return { delayMs, errorCode, close: false, partial, replace, closeAfterReplace };
+    return { delayMs, errorCode, close: false, drop: false, partial, replace, closeAfterReplace };
   }
 }

@@ -7,21 +7,16 @@
 
 import { ApiVersions } from "../protocol/api_versions.ts";
 import { type Clock, systemClock } from "../transport/clock.ts";
-import type { Conn, Connector, Listener, ListenFn } from "../transport/conn.ts";
-import { ConfigError, ConnectionRefusedError, KafkaTransportError } from "../transport/errors.ts";
-import { memoryConnector, type MemoryConnectorOptions } from "../transport/memory.ts";
-import {
-  ApiTable,
-  type BrokerState,
-  BUILTIN_KEYS,
-  knownApi,
-  type MockTopic,
-} from "./broker_state.ts";
+import type { Connector, ListenFn } from "../transport/conn.ts";
+import { ConfigError, type KafkaTransportError } from "../transport/errors.ts";
+import type { MemoryConnectorOptions } from "../transport/memory.ts";
+import { BrokerNode } from "./broker_node.ts";
+import { ApiTable, type BrokerState, BUILTIN_APIS, knownApi } from "./broker_state.ts";
+import { ClusterState, type MockTopic, type NodeInfo } from "./cluster_state.ts";
 import { FaultInjector, type MockFaults } from "./faults.ts";
 import type { MockApi, MockHandler } from "./handler.ts";
-import { MockConnection } from "./mock_connection.ts";
 import type { RequestRecord } from "./request_log.ts";
-import { supportedSaslMechanisms } from "./sasl_server.ts";
+import { type ScramNonceCheck, supportedSaslMechanisms } from "./sasl_server.ts";
 import type { SaslSettings } from "./sasl_session.ts";
 
 /** SASL settings of a {@link MockBroker}. */
@@ -42,6 +37,13 @@ export interface MockSaslOptions {
    * closes the connection, as Kafka does. No limit when omitted.
    */
   sessionLifetimeMs?: number;
+  /**
+   * How SCRAM checks the client-final nonce: `"exact"` (default), as Kafka 4.x does, or
+   * `"suffix"`, as Kafka 3.x and earlier did. librdkafka 2.0.x (Debian's kcat) repeats its
+   * client nonce in front of the server's, so it authenticates only with `"suffix"`, against
+   * the embedded brokers as against real ones.
+   */
+  scramNonceCheck?: ScramNonceCheck;
 }
 
 /** Options of {@link MockBroker.start}. */
@@ -97,7 +99,27 @@ const NO_REQUESTS: readonly RequestRecord[] = Object.freeze([]);
 /** The port the broker reports when it only serves in-memory connections. */
 const MEMORY_PORT = 9092;
 
-function checkInt(what: string, value: number, min: number, max: number): void {
+/**
+ * Formats an address as `host:port`, bracketing IPv6 hosts.
+ *
+ * @param host The host.
+ * @param port The port.
+ * @returns E.g. `127.0.0.1:9092` or `[::1]:9092`.
+ */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Checks an integer option.
+ *
+ * @param what The option's name.
+ * @param value Its value.
+ * @param min The smallest value accepted.
+ * @param max The largest value accepted.
+ * @throws {ConfigError} When it is not an integer in range.
+ */
+export function checkInt(what: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(
       `MockBroker option ${what} must be an integer in ${min}..${max}, got ${value}`,
@@ -105,7 +127,14 @@ function checkInt(what: string, value: number, min: number, max: number): void {
   }
 }
 
-function apiOverrides(
+/**
+ * Reads the `apiVersions` option.
+ *
+ * @param option The option.
+ * @returns The overrides by API key.
+ * @throws {ConfigError} When a key or range is invalid.
+ */
+export function apiOverrides(
   option: MockBrokerOptions["apiVersions"],
 ): Map<number, readonly [number, number] | null> {
   if (option === "v0-only") return new Map([[ApiVersions.key, [0, 0]]]);
@@ -123,7 +152,14 @@ function apiOverrides(
   return overrides;
 }
 
-function saslSettings(option: MockSaslOptions | undefined): SaslSettings | undefined {
+/**
+ * Reads the `sasl` option.
+ *
+ * @param option The option.
+ * @returns The settings, or `undefined` without SASL.
+ * @throws {ConfigError} When a mechanism is unknown or a number invalid.
+ */
+export function saslSettings(option: MockSaslOptions | undefined): SaslSettings | undefined {
   if (option === undefined) return undefined;
   if (option.mechanisms.length === 0) {
     throw new ConfigError("MockBroker option sasl.mechanisms is empty: enable at least one");
@@ -137,6 +173,12 @@ function saslSettings(option: MockSaslOptions | undefined): SaslSettings | undef
       );
     }
   }
+  const check = option.scramNonceCheck ?? "exact";
+  if (check !== "exact" && check !== "suffix") {
+    throw new ConfigError(
+      `MockBroker option sasl.scramNonceCheck must be "exact" or "suffix", got ${String(check)}`,
+    );
+  }
   const lifetime = option.sessionLifetimeMs ?? 0;
   if (!Number.isFinite(lifetime) || lifetime < 0) {
     throw new ConfigError(
@@ -148,6 +190,7 @@ function saslSettings(option: MockSaslOptions | undefined): SaslSettings | undef
     users: { ...option.users },
     legacy: option.legacy ?? false,
     sessionLifetimeMs: lifetime,
+    scramNonceCheck: check,
   };
 }
 
@@ -196,38 +239,14 @@ export class MockBroker implements AsyncDisposable {
   readonly connector: Connector;
   /** Fault injection; see {@link MockFaults}. */
   readonly faults: MockFaults;
+  readonly #node: BrokerNode;
   readonly #state: BrokerState;
-  readonly #listen: ListenFn | undefined;
-  readonly #hostname: string;
-  readonly #conns = new Set<MockConnection>();
-  #listener: Listener | undefined;
-  #listenerError: KafkaTransportError | undefined;
-  readonly #acceptLoops = new Set<Promise<void>>();
-  #nextConnId = 1;
-  #down = false;
-  #closed = false;
 
-  private constructor(state: BrokerState, options: MockBrokerOptions) {
-    this.#state = state;
-    this.faults = state.faults;
-    this.#listen = options.listen;
-    this.#hostname = options.hostname ?? "127.0.0.1";
-    const memory = memoryConnector((conn: Conn) => this.#serve(conn), {
-      clock: state.clock,
-      ...options.memory,
-    });
-    this.connector = (options) => {
-      if (this.#down || this.#closed) {
-        return Promise.reject(
-          new ConnectionRefusedError(
-            `Mock broker ${state.nodeId} refused the in-memory connection: it is ${
-              this.#closed ? "closed" : "down (broker.down()); call broker.up() to accept again"
-            }`,
-          ),
-        );
-      }
-      return memory(options);
-    };
+  private constructor(node: BrokerNode) {
+    this.#node = node;
+    this.#state = node.state;
+    this.faults = node.state.faults;
+    this.connector = node.dial;
   }
 
   /**
@@ -242,21 +261,36 @@ export class MockBroker implements AsyncDisposable {
     const nodeId = options.nodeId ?? 1;
     checkInt("nodeId", nodeId, 0, 2_147_483_647);
     const sasl = saslSettings(options.sasl);
+    const topics = checkTopics(options.topics ?? []);
+    const node: NodeInfo = {
+      nodeId,
+      host: `mock-broker-${nodeId}`,
+      port: MEMORY_PORT,
+      advertised: undefined,
+      running: true,
+    };
+    const cluster = new ClusterState(options.clusterId ?? "mock-cluster", [node], Date.now);
+    for (const t of topics) cluster.createTopic({ ...t, replicationFactor: 1 });
     const state: BrokerState = {
       nodeId,
-      clusterId: options.clusterId ?? "mock-cluster",
-      topics: checkTopics(options.topics ?? []),
+      node,
+      cluster,
       clock: options.clock ?? systemClock,
-      faults: new FaultInjector(BUILTIN_KEYS),
+      faults: new FaultInjector(new Set(BUILTIN_APIS.map((api) => api.key))),
       outOfOrder: options.outOfOrder ?? false,
       sasl,
       requests: options.logRequests === false ? undefined : [],
-      apis: new ApiTable(apiOverrides(options.apiVersions), sasl?.legacy ?? false),
-      host: `mock-broker-${nodeId}`,
-      port: MEMORY_PORT,
+      apis: new ApiTable(BUILTIN_APIS, apiOverrides(options.apiVersions), sasl?.legacy ?? false),
     };
-    const broker = new MockBroker(state, options);
-    if (options.listen) await broker.#bind(options.port ?? 0);
+    const broker = new MockBroker(
+      new BrokerNode(state, {
+        listen: options.listen,
+        hostname: options.hostname,
+        memory: options.memory,
+        upHint: "broker.up()",
+      }),
+    );
+    await broker.#node.bind(options.port ?? 0);
     return broker;
   }
 
@@ -265,18 +299,17 @@ export class MockBroker implements AsyncDisposable {
    * name that only {@link MockBroker.connector} understands. Metadata advertises it.
    */
   get host(): string {
-    return this.#state.host;
+    return this.#state.node.host;
   }
 
   /** The port clients should dial: the bound port with `listen`, otherwise 9092. */
   get port(): number {
-    return this.#state.port;
+    return this.#state.node.port;
   }
 
   /** `host:port`, as a bootstrap server string. */
   get bootstrap(): string {
-    const host = this.#state.host;
-    return `${host.includes(":") ? `[${host}]` : host}:${this.#state.port}`;
+    return hostPort(this.#state.node.host, this.#state.node.port);
   }
 
   /** The node id Metadata reports. */
@@ -294,12 +327,12 @@ export class MockBroker implements AsyncDisposable {
 
   /** The number of connections currently open. */
   get connections(): number {
-    return this.#conns.size;
+    return this.#node.connections;
   }
 
   /** Whether the broker is down ({@link MockBroker.down}) and refusing connections. */
   get isDown(): boolean {
-    return this.#down;
+    return this.#node.isDown;
   }
 
   /**
@@ -312,7 +345,7 @@ export class MockBroker implements AsyncDisposable {
    * `down()` then `up()` binds a new listener and clears it.
    */
   get listenerError(): KafkaTransportError | undefined {
-    return this.#listenerError;
+    return this.#node.listenerError;
   }
 
   /**
@@ -352,11 +385,7 @@ export class MockBroker implements AsyncDisposable {
    * real dials are refused by the OS) until {@link MockBroker.up}.
    */
   down(): void {
-    if (this.#closed || this.#down) return;
-    this.#down = true;
-    this.#listener?.close();
-    this.#listener = undefined;
-    for (const conn of this.#conns) conn.close();
+    this.#node.down();
   }
 
   /**
@@ -366,13 +395,8 @@ export class MockBroker implements AsyncDisposable {
    * @returns Resolves once connections are accepted.
    * @throws {KafkaTransportError} When the port cannot be bound again.
    */
-  async up(): Promise<void> {
-    if (this.#closed || !this.#down) return;
-    if (this.#listen) {
-      await this.#bind(this.#state.port);
-      this.#listenerError = undefined;
-    }
-    this.#down = false;
+  up(): Promise<void> {
+    return this.#node.up();
   }
 
   /**
@@ -384,16 +408,8 @@ export class MockBroker implements AsyncDisposable {
    *   {@link MockBroker.listenerError} when the listener failed, so that a test using
    *   `await using` reports the broken listener instead of passing over it.
    */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#listener?.close();
-      this.#listener = undefined;
-      for (const conn of this.#conns) conn.close();
-    }
-    await Promise.all(this.#acceptLoops);
-    await Promise.all([...this.#conns].map((conn) => conn.done));
-    if (this.#listenerError !== undefined) throw this.#listenerError;
+  close(): Promise<void> {
+    return this.#node.close();
   }
 
   /**
@@ -404,65 +420,5 @@ export class MockBroker implements AsyncDisposable {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  async #bind(port: number): Promise<void> {
-    const listener = await this.#listen!({ hostname: this.#hostname, port });
-    if (this.#closed) {
-      listener.close();
-      return;
-    }
-    this.#listener = listener;
-    this.#state.host = listener.addr.hostname;
-    this.#state.port = listener.addr.port;
-    const loop = this.#accept(listener);
-    this.#acceptLoops.add(loop);
-    loop.then(() => this.#acceptLoops.delete(loop));
-  }
-
-  async #accept(listener: Listener): Promise<void> {
-    for (;;) {
-      let conn: Conn | null;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        // A listener closed by down() or close() may reject its pending accept(): not a failure.
-        if (this.#closed || this.#listener !== listener) return;
-        this.#listenerFailed(listener, error);
-        return;
-      }
-      if (conn === null) return;
-      if (this.#down || this.#closed || this.#listener !== listener) conn.close();
-      else this.#serve(conn);
-    }
-  }
-
-  /** Records why a listener stopped accepting and closes it, so real dials are refused. */
-  #listenerFailed(listener: Listener, error: unknown): void {
-    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const { hostname, port } = listener.addr;
-    const address = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-    this.#listenerError = new KafkaTransportError(
-      `Mock broker ${this.#state.nodeId} stopped accepting connections on ${address}: its ` +
-        `listener's accept() failed (${detail}); real dials to it are refused from now on ` +
-        `(broker.down() then broker.up() binds a new listener)`,
-      { cause: error },
-    );
-    this.#listener = undefined;
-    try {
-      listener.close();
-    } catch {
-      // Already broken; the error above is what matters.
-    }
-  }
-
-  #serve(conn: Conn): void {
-    if (this.#down || this.#closed) {
-      conn.close();
-      return;
-    }
-    const served = new MockConnection(this.#nextConnId++, conn, this.#state);
-    this.#conns.add(served);
-    served.done.then(() => this.#conns.delete(served));
   }
 }

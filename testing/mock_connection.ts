@@ -17,16 +17,18 @@ import { SaslHandshake } from "../protocol/sasl_handshake.ts";
 import type { TimerHandle } from "../transport/clock.ts";
 import type { Conn } from "../transport/conn.ts";
 import { asKafkaError, ConnectionClosedError, KafkaTransportError } from "../transport/errors.ts";
-import { type BrokerState, BUILTIN_KEYS } from "./broker_state.ts";
+import type { BrokerState } from "./broker_state.ts";
 import {
   answerApiVersions,
   answerMetadata,
   answerSaslAuthenticate,
   answerSaslHandshake,
 } from "./builtin_apis.ts";
+import { answerDataApi, isDataApi } from "./data_apis.ts";
 import { type FaultPlan, NO_FAULTS } from "./faults.ts";
 import { type MockConnectionInfo, type MockReply, NO_REPLY } from "./handler.ts";
 import { SaslSession } from "./sasl_session.ts";
+import { answerUnserved } from "./unserved_apis.ts";
 
 /** A reply waiting for its turn on the wire. */
 interface Slot {
@@ -96,6 +98,8 @@ export class MockConnection implements MockConnectionInfo {
   /** Replies not yet written, in request order. */
   readonly #pending: Slot[] = [];
   readonly #timers = new Set<TimerHandle>();
+  /** Cancels the long polls of fetches still waiting, when the connection closes. */
+  readonly #polls = new Set<() => void>();
   #closed = false;
   /** A reply that ends the connection is being written: nothing more is read or written. */
   #closing = false;
@@ -138,6 +142,8 @@ export class MockConnection implements MockConnectionInfo {
     this.#closed = true;
     for (const timer of this.#timers) this.#state.clock.clearTimeout(timer);
     this.#timers.clear();
+    for (const cancel of [...this.#polls]) cancel();
+    this.#polls.clear();
     this.#pending.length = 0;
     this.#conn.close(reason);
   }
@@ -206,6 +212,10 @@ export class MockConnection implements MockConnectionInfo {
       closeAfter: false,
     };
     this.#enqueue(slot);
+    if (plan.drop) {
+      this.#settle(slot, NO_REPLY, false);
+      return undefined;
+    }
     const custom = plan.errorCode === undefined ? state.apis.handler(apiKey) : undefined;
     if (custom !== undefined) {
       let reply: MockReply | Promise<MockReply>;
@@ -237,8 +247,7 @@ export class MockConnection implements MockConnectionInfo {
         this.#settle(slot, answer.body, answer.closeAfter);
         return undefined;
       }
-      default:
-        // #refusal lets through only the built-in APIs here, and SaslAuthenticate is the last.
+      case SaslAuthenticate.key:
         return answerSaslAuthenticate(
           this.#sasl,
           body,
@@ -249,6 +258,37 @@ export class MockConnection implements MockConnectionInfo {
           (answer) => this.#settle(slot, answer.body, answer.closeAfter),
           (error) => this.#handlerFailed(header, error),
         );
+      default:
+        // #refusal lets through only built-in, data and unserved APIs here.
+        if (isDataApi(apiKey)) {
+          this.#answerData(slot, header, body, plan.errorCode);
+        } else {
+          this.#settle(slot, answerUnserved(apiKey, apiVersion, body, plan.errorCode), false);
+        }
+        return undefined;
+    }
+  }
+
+  #answerData(
+    slot: Slot,
+    header: RequestHeader,
+    body: Reader,
+    faultCode: number | undefined,
+  ): void {
+    let reply: MockReply | Promise<MockReply>;
+    try {
+      reply = answerDataApi(this.#state, header, body, faultCode, this.#polls);
+    } catch (error) {
+      this.#handlerFailed(header, error);
+      return;
+    }
+    if (reply instanceof Promise) {
+      reply.then(
+        (b) => this.#settle(slot, b, false),
+        (error) => this.#handlerFailed(header, error),
+      );
+    } else {
+      this.#settle(slot, reply, false);
     }
   }
 
@@ -272,6 +312,7 @@ export class MockConnection implements MockConnectionInfo {
     const custom = apis.handler(apiKey) !== undefined;
     const range = apis.range(apiKey);
     if (range === undefined) {
+      if (apis.isUnserved(apiKey, apiVersion)) return undefined;
       return custom ? undefined : "the broker does not support this API (register a handler " +
         "with broker.handle() or advertise it with the apiVersions option)";
     }
@@ -279,7 +320,7 @@ export class MockConnection implements MockConnectionInfo {
     if (apiVersion < range.minVersion || apiVersion > range.maxVersion) {
       return `the version is outside the advertised range ${range.minVersion}..${range.maxVersion}`;
     }
-    if (!custom && !BUILTIN_KEYS.has(apiKey)) {
+    if (!custom && !apis.isBuiltin(apiKey)) {
       return "the API is advertised (apiVersions option) but has no handler (broker.handle())";
     }
     return undefined;

@@ -30,7 +30,14 @@
  */
 
 export { MockBroker, type MockBrokerOptions, type MockSaslOptions } from "./mock_broker.ts";
-export type { MockTopic } from "./broker_state.ts";
+export {
+  MockCluster,
+  type MockClusterOptions,
+  type MockPartitionInfo,
+  type StopNodeOptions,
+} from "./mock_cluster.ts";
+export { MockClusterNode } from "./cluster_node.ts";
+export type { MockTopic } from "./cluster_state.ts";
 export type { MockFaults } from "./faults.ts";
 export {
   type MockApi,

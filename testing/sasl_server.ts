@@ -65,7 +65,16 @@ export interface SaslServerOptions {
   nowMs?: () => number;
   /** SCRAM iteration count offered to clients; 4096 (Kafka's minimum) by default. */
   scramIterations?: number;
+  /**
+   * How the SCRAM client-final nonce is checked: `"exact"` (default) requires the nonce the
+   * server sent, as Kafka 4.x does; `"suffix"` accepts any nonce ending with it, as Kafka 3.x
+   * and earlier did, which lets librdkafka 2.0.x in (it repeats its client nonce in front).
+   */
+  scramNonceCheck?: ScramNonceCheck;
 }
+
+/** How a SCRAM server checks the client-final nonce; see {@link SaslServerOptions}. */
+export type ScramNonceCheck = "exact" | "suffix";
 
 // The texts a Kafka 4.x broker puts in SaslAuthenticate's error_message.
 const INVALID_PLAIN_CREDENTIALS = "Authentication failed: Invalid username or password";
@@ -154,9 +163,9 @@ class ScramServer implements SaslServerExchange {
   readonly #users: Readonly<Record<string, string>>;
   readonly #getRandomValues: (array: Uint8Array<ArrayBuffer>) => Uint8Array;
   readonly #iterations: number;
+  readonly #nonceCheck: ScramNonceCheck;
   #state: ScramServerState = "client-first";
   #user = "";
-  #gs2Header = "";
   #clientFirstBare = "";
   #serverFirst = "";
   #nonce = "";
@@ -168,7 +177,9 @@ class ScramServer implements SaslServerExchange {
     users: Readonly<Record<string, string>>,
     getRandomValues: (array: Uint8Array<ArrayBuffer>) => Uint8Array,
     iterations: number,
+    nonceCheck: ScramNonceCheck,
   ) {
+    this.#nonceCheck = nonceCheck;
     this.mechanism = mechanism;
     this.#hash = hash;
     this.#users = users;
@@ -195,7 +206,7 @@ class ScramServer implements SaslServerExchange {
           `supported)`,
       );
     }
-    this.#gs2Header = gs2[0];
+
     this.#clientFirstBare = text.slice(gs2[0].length);
     const attributes = parseScramAttributes(this.#clientFirstBare, what);
     if (attributes.has("m")) {
@@ -242,17 +253,23 @@ class ScramServer implements SaslServerExchange {
     const what = `${this.mechanism} client-final message`;
     const text = decodeText(client, what);
     const attributes = parseScramAttributes(text, what);
-    const channelBinding = decodeBase64(requireAttribute(attributes, "c", what));
-    if (
-      channelBinding === null ||
-      !timingSafeEqual(channelBinding, encoder.encode(this.#gs2Header))
-    ) {
+    // Kafka checks only that c= is base64: it supports no channel binding, and the proof
+    // (computed over the message as received) covers whatever c= says.
+    if (decodeBase64(requireAttribute(attributes, "c", what)) === null) {
       throw new AuthenticationError(
-        `Authentication failed: ${what} channel binding (c=) does not match the GS2 header`,
+        `Authentication failed: ${what} channel binding (c=) is not base64`,
       );
     }
-    if (requireAttribute(attributes, "r", what) !== this.#nonce) {
-      throw new AuthenticationError(`Authentication failed: ${what} nonce does not match`);
+    const nonce = requireAttribute(attributes, "r", what);
+    if (nonce !== this.#nonce && !(this.#nonceCheck === "suffix" && nonce.endsWith(this.#nonce))) {
+      throw new AuthenticationError(
+        `Authentication failed: ${what} nonce does not match` +
+          (nonce.endsWith(this.#nonce)
+            ? ": it repeats the client nonce in front of the server's, as librdkafka 2.0.x " +
+              "does; Kafka 4.x refuses that and Kafka 3.x accepted it (sasl.scramNonceCheck " +
+              '"suffix" accepts it as Kafka 3.x did)'
+            : ""),
+      );
     }
     const proofAt = text.lastIndexOf(",p=");
     const proof = decodeBase64(requireAttribute(attributes, "p", what));
@@ -402,7 +419,7 @@ function validateUnsecuredJwt(token: string, nowMs: number): JwtVerdict {
  *
  * @param mechanism The mechanism the client chose in SaslHandshake (case-sensitive).
  * @param users User name → password, for PLAIN and SCRAM (OAUTHBEARER ignores it).
- * @param options Random source, wall clock and SCRAM iteration count.
+ * @param options Random source, wall clock, SCRAM iteration count and nonce check.
  * @returns The exchange, or `null` for a mechanism not in {@link supportedSaslMechanisms}.
  */
 export function createSaslServer(
@@ -413,13 +430,14 @@ export function createSaslServer(
   const getRandomValues = options.getRandomValues ??
     ((array: Uint8Array<ArrayBuffer>) => crypto.getRandomValues(array));
   const iterations = options.scramIterations ?? 4096;
+  const nonceCheck = options.scramNonceCheck ?? "exact";
   switch (mechanism) {
     case "PLAIN":
       return new PlainServer(users);
     case "SCRAM-SHA-256":
-      return new ScramServer(mechanism, "SHA-256", users, getRandomValues, iterations);
+      return new ScramServer(mechanism, "SHA-256", users, getRandomValues, iterations, nonceCheck);
     case "SCRAM-SHA-512":
-      return new ScramServer(mechanism, "SHA-512", users, getRandomValues, iterations);
+      return new ScramServer(mechanism, "SHA-512", users, getRandomValues, iterations, nonceCheck);
     case "OAUTHBEARER":
       return new OAuthBearerServer(options.nowMs ?? Date.now);
     default:

@@ -10,7 +10,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { SaslAuthenticateResponse } from "../protocol/sasl_authenticate.ts";
 import type { SaslHandshakeResponse } from "../protocol/sasl_handshake.ts";
 import { AuthenticationError } from "../sasl/mechanism.ts";
-import { createSaslServer, type SaslServerExchange } from "./sasl_server.ts";
+import { createSaslServer, type SaslServerExchange, type ScramNonceCheck } from "./sasl_server.ts";
 
 /** The broker's SASL settings after validation. */
 export interface SaslSettings {
@@ -22,6 +22,8 @@ export interface SaslSettings {
   readonly legacy: boolean;
   /** Milliseconds a session lasts before re-authentication; 0 for no limit. */
   readonly sessionLifetimeMs: number;
+  /** How SCRAM checks the client-final nonce. */
+  readonly scramNonceCheck: ScramNonceCheck;
 }
 
 /** A SaslHandshake answer and whether the connection is closed once it is written. */
@@ -105,7 +107,9 @@ export class SaslSession {
       };
     }
     const server = mechanisms.includes(mechanism)
-      ? createSaslServer(mechanism, this.#settings.users)
+      ? createSaslServer(mechanism, this.#settings.users, {
+        scramNonceCheck: this.#settings.scramNonceCheck,
+      })
       : null;
     if (server === null) {
       return {

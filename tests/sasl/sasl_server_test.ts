@@ -76,7 +76,7 @@ test("SCRAM server accepts a correct hand-built proof and signs the exchange", a
 
 test("SCRAM server rejects a client-final that does not match the exchange", async () => {
   const cases: Array<[(nonce: string, proof: string) => string, RegExp]> = [
-    [(n, p) => `c=eSws,r=${n},p=${p}`, /channel binding/],
+    [(n, p) => `c=eSws,r=${n},p=${p}`, /invalid credentials/],
     [(n, p) => `c=***,r=${n},p=${p}`, /channel binding/],
     [(n, p) => `c=biws,r=${n}x,p=${p}`, /nonce does not match/],
     [(n) => `c=biws,r=${n}`, /missing the p= attribute/],
@@ -100,6 +100,42 @@ test("SCRAM server rejects a client-final that does not match the exchange", asy
   await assert.rejects(
     server.step(bytes(`c=biws,r=${nonce},p=${wrong}`)),
     /^AuthenticationError: Authentication failed during authentication due to invalid credentials/,
+  );
+});
+
+test("SCRAM server checks the final nonce as Kafka 4.x (exact) or 3.x (suffix) does", async () => {
+  // librdkafka 2.0.x: the client nonce again in front of the combined nonce.
+  const repeated = (n: string) => `c=biws,r=abc${n}`;
+  const exact = await serverFirst();
+  const withoutProof = repeated(exact.nonce);
+  const proof = await proofFor(exact.clientFirstBare, exact.response, withoutProof);
+  await assert.rejects(
+    exact.server.step(bytes(`${withoutProof},p=${proof}`)),
+    /nonce does not match: it repeats the client nonce .* "suffix" accepts it/,
+  );
+  const accepted = [repeated, (n: string) => `c=eSws,r=${n}`];
+  for (const build of accepted) {
+    const server = createSaslServer("SCRAM-SHA-256", users, { scramNonceCheck: "suffix" })!;
+    const response = text((await server.step(bytes("n,,n=alice,r=abc"))).response);
+    const nonce = /r=([^,]+)/.exec(response)![1];
+    const message = build(nonce);
+    const p = await proofFor("n=alice,r=abc", response, message);
+    assert.equal((await server.step(bytes(`${message},p=${p}`))).done, true, message);
+  }
+  // Kafka never compares c= with the GS2 header: the proof covers it.
+  const cb = await serverFirst();
+  const other = `c=eSws,r=${cb.nonce}`;
+  const ok = await cb.server.step(
+    bytes(`${other},p=${await proofFor(cb.clientFirstBare, cb.response, other)}`),
+  );
+  assert.equal(ok.done, true);
+  // A nonce that does not end with the server's is refused either way.
+  const suffix = createSaslServer("SCRAM-SHA-256", users, { scramNonceCheck: "suffix" })!;
+  const first = text((await suffix.step(bytes("n,,n=alice,r=abc"))).response);
+  const cut = `c=biws,r=${/r=([^,]+)/.exec(first)![1].slice(0, -1)}`;
+  await assert.rejects(
+    suffix.step(bytes(`${cut},p=${await proofFor("n=alice,r=abc", first, cut)}`)),
+    /nonce does not match$/,
   );
 });
 
