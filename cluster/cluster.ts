@@ -45,6 +45,7 @@ import {
 } from "./options.ts";
 import { Membership } from "./membership.ts";
 import { replyFindings } from "./reply_errors.ts";
+import { sendWhileUp } from "./send_while_up.ts";
 import {
   type BrokerInfo,
   type ClusterReply,
@@ -310,10 +311,14 @@ export class Cluster implements AsyncDisposable {
       node.lastUsed = clock.now();
       let response: Res;
       try {
-        response = await conn.send(api, request, {
-          timeoutMs: Math.max(1, deadline - clock.now()),
-          signal: options.signal,
-        });
+        response = await sendWhileUp(
+          conn,
+          api,
+          request,
+          Math.max(1, deadline - clock.now()),
+          options.signal,
+          this.#reached,
+        );
       } catch (error) {
         const reached = this.#reached.has(error as object);
         last = this.#brokers.typed(node, error);
@@ -495,13 +500,16 @@ export class Cluster implements AsyncDisposable {
       const node = await this.#brokers.anyNode(deadline);
       node.lastUsed = this.#o.clock.now();
       try {
-        const response = await node.connection("main").send(
+        const response = await sendWhileUp(
+          node.connection("main"),
           Metadata,
           {
             topics: topics === null ? null : topics.map((name) => ({ name })),
             allowAutoTopicCreation: false,
           },
-          { timeoutMs: Math.max(1, deadline - this.#o.clock.now()) },
+          Math.max(1, deadline - this.#o.clock.now()),
+          undefined,
+          this.#reached,
         );
         return { response, nodeId: node.nodeId };
       } catch (error) {

@@ -7,7 +7,8 @@ import { Fetch } from "../../protocol/fetch.ts";
 import { Produce } from "../../protocol/produce.ts";
 import { encodeRecordBatch } from "../../protocol/record_batch.ts";
 import { ConfigError } from "../../transport/errors.ts";
-import { MiniCluster } from "../fixtures/mini_cluster.ts";
+import { openCluster, requestsOf, startMock } from "./fixture.ts";
+import { Metadata } from "../../protocol/metadata.ts";
 import { test } from "../harness.ts";
 import { produceOne } from "./traffic.ts";
 
@@ -32,7 +33,7 @@ test("parseBootstrap takes a comma list or an array, IPv6 in brackets, and names
 });
 
 test("a new cluster connects nowhere; the first request dials one bootstrap broker only", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 3 } });
+  const mini = await startMock({ t: 3 });
   try {
     const dialled: string[] = [];
     const cluster = new Cluster({
@@ -55,7 +56,7 @@ test("a new cluster connects nowhere; the first request dials one bootstrap brok
     const purged = seen.filter((e) => e.type === "broker-decommissioned");
     assert.equal(purged.length, 3, "every bootstrap entry is dropped once learned brokers exist");
     assert.ok(purged.every((e) => e.nodeId < 0));
-    assert.equal(cluster.clusterId, "mini-cluster");
+    assert.equal(cluster.clusterId, "mock-cluster");
     assert.equal(cluster.controllerId, 1);
     await cluster.close();
   } finally {
@@ -64,9 +65,9 @@ test("a new cluster connects nowhere; the first request dials one bootstrap brok
 });
 
 test("bootstrap entries are tried in turn from a random start", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 1 } });
+  const mini = await startMock({ t: 1 });
   try {
-    mini.brokers.get(2)!.down();
+    mini.stopNode(2);
     // Start at the second entry (broker 2, down): the third answers.
     const cluster = new Cluster({
       bootstrap: mini.bootstrap,
@@ -87,13 +88,13 @@ test("bootstrap entries are tried in turn from a random start", async () => {
 });
 
 test("concurrent refreshes share one Metadata request", async () => {
-  const mini = await MiniCluster.start({ topics: { a: 1, b: 1 } });
+  const mini = await startMock({ a: 1, b: 1 });
   try {
     await using cluster = new Cluster({ bootstrap: mini.bootstrap, connector: mini.connector });
     await cluster.topicMetadata("a");
-    const before = mini.counts.get(3) ?? 0;
+    const before = requestsOf(mini, Metadata.key);
     await Promise.all(Array.from({ length: 20 }, () => cluster.refreshMetadata()));
-    const after = mini.counts.get(3)!;
+    const after = requestsOf(mini, Metadata.key);
     assert.ok(after - before <= 2, `20 concurrent refreshes sent ${after - before} requests`);
     assert.ok(cluster.stats().metadataRefreshesShared >= 18);
   } finally {
@@ -101,8 +102,8 @@ test("concurrent refreshes share one Metadata request", async () => {
   }
 });
 
-test("a broker missing from Metadata is decommissioned and its pending request fails retriably", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 3 } });
+test("a broker replaced while a request is parked on it fails that request retriably", async () => {
+  const mini = await startMock({ t: 3 });
   try {
     await using cluster = new Cluster({ bootstrap: mini.bootstrap, connector: mini.connector });
     const info = await cluster.topicMetadata("t");
@@ -125,27 +126,43 @@ test("a broker missing from Metadata is decommissioned and its pending request f
     }
     await new Promise((r) => setTimeout(r, 20));
     const seen = events(cluster);
-    mini.listed.delete(3);
+    mini.advertise(3, { host: "moved.example", port: 9092 });
     await cluster.refreshMetadata();
     const error = await settled;
     assert.ok(error instanceof ClusterRequestError, String(error));
     assert.ok(error.cause instanceof BrokerDecommissionedError);
     assert.equal(error.retriable, true);
     assert.equal(error.mayHaveReached, true);
+    assert.ok(seen.some((e) => e.type === "broker-replaced" && e.nodeId === 3));
+    assert.ok(seen.some((e) => e.type === "broker-decommissioned" && e.nodeId === 3));
+  } finally {
+    await mini.close();
+  }
+});
+
+test("a stopped node leaves Metadata and is decommissioned", async () => {
+  const mini = await startMock({ t: 3 });
+  try {
+    const { cluster, events: seen } = openCluster(mini);
+    await cluster.refreshMetadata();
+    await (await cluster.nodeConnection(3)).connect();
+    mini.stopNode(3);
+    await cluster.refreshMetadata();
     assert.ok(seen.some((e) => e.type === "broker-decommissioned" && e.nodeId === 3));
     assert.deepEqual(cluster.brokers().map((b) => b.nodeId), [1, 2]);
+    await cluster.close();
   } finally {
     await mini.close();
   }
 });
 
 test("a broker whose address changed is replaced", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 1 } });
+  const mini = await startMock({ t: 1 });
   try {
     await using cluster = new Cluster({ bootstrap: mini.bootstrap, connector: mini.connector });
     await cluster.refreshMetadata();
     const seen = events(cluster);
-    mini.advertised.set(2, "mock-broker-2-renamed");
+    mini.advertise(2, { host: "mock-broker-2-renamed", port: 9092 });
     await cluster.refreshMetadata();
     const replaced = seen.find((e) => e.type === "broker-replaced");
     assert.ok(replaced?.type === "broker-replaced");
@@ -157,7 +174,7 @@ test("a broker whose address changed is replaced", async () => {
 });
 
 test("a long-poll Fetch does not hold a Produce to the same broker", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 1 } });
+  const mini = await startMock({ t: 1 });
   try {
     await using cluster = new Cluster({ bootstrap: mini.bootstrap, connector: mini.connector });
     const info = await cluster.topicMetadata("t");
@@ -167,7 +184,7 @@ test("a long-poll Fetch does not hold a Produce to the same broker", async () =>
       minBytes: 1,
       topics: [{
         topicId: info.topicId,
-        partitions: [{ partition: 0, fetchOffset: 1000n, partitionMaxBytes: 1024 }],
+        partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }],
       }],
     }, { route: { kind: "leader", topic: "t", partition: 0 } });
     let fetched = false;
@@ -202,7 +219,7 @@ test("a long-poll Fetch does not hold a Produce to the same broker", async () =>
 });
 
 test("produce through a cluster acks each record once and reads back", async () => {
-  const mini = await MiniCluster.start({ topics: { t: 6 } });
+  const mini = await startMock({ t: 6 });
   try {
     await using cluster = new Cluster({ bootstrap: mini.bootstrap, connector: mini.connector });
     const outcomes = await Promise.all(
@@ -210,7 +227,7 @@ test("produce through a cluster acks each record once and reads back", async () 
     );
     assert.ok(outcomes.every((o) => o.ok));
     let total = 0n;
-    for (let p = 0; p < 6; p++) total += mini.recordCount("t", p);
+    for (let p = 0; p < 6; p++) total += mini.partition("t", p).highWatermark;
     assert.equal(total, 60n);
   } finally {
     await mini.close();

@@ -37,6 +37,8 @@ export interface ProduceOneOptions {
   timeoutMs?: number;
   /** Deadline of each send. Default 3000. */
   sendTimeoutMs?: number;
+  /** Pause before re-sending after an error reply without a leader hint. Default 50. */
+  retryBackoffMs?: number;
   /** Time source for deadlines. Default `performance.now`. */
   now?: () => number;
 }
@@ -102,7 +104,7 @@ export async function produceOne(
         if (!options.retryAmbiguous) break;
         ambiguousRetries++;
       } else answeredRetries++;
-      if (!reply.partitionErrors.some((e) => e.hinted)) await sleep(50);
+      if (!reply.partitionErrors.some((e) => e.hinted)) await sleep(options.retryBackoffMs ?? 50);
     } catch (error) {
       if (!(error instanceof ClusterRequestError)) throw error;
       last = error;
