@@ -86,3 +86,6 @@ export * from "./sasl/mod.ts";
 
 // The broker connection.
 export * from "./broker/mod.ts";
+
+// The cluster layer.
+export * from "./cluster/mod.ts";

@@ -12,7 +12,7 @@ deno="./node_modules/.bin/deno"
 [[ -x "$deno" ]] || deno="deno"
 
 dirs=()
-for d in framing protocol sasl broker testing; do
+for d in framing protocol sasl broker cluster testing; do
   [[ -d "$d" ]] && dirs+=("$d")
 done
 files=()
@@ -20,7 +20,7 @@ if ((${#dirs[@]} > 0)); then
   mapfile -t files < <(find "${dirs[@]}" -type f -name '*.ts' | sort)
 fi
 if ((${#files[@]} == 0)); then
-  echo "check_neutral: no .ts files found under framing/ protocol/ sasl/ broker/ testing/" >&2
+  echo "check_neutral: no .ts files found under framing/ protocol/ sasl/ broker/ cluster/ testing/" >&2
   exit 1
 fi
 # Every file of a directory except the runtime entry points named after it. Subfolders are not

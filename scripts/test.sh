@@ -20,6 +20,10 @@
 #
 # Type checking is `deno check .` (a static check of .ci/run), so the Deno run does not repeat
 # it. Node runs one file at a time (KW_NODE_CONCURRENCY to change): the machine has 2 cores.
+#
+# Cluster suite: tests/integration_cluster/ runs against the 3-node cluster started by
+# scripts/kafka/cluster.sh when it is up (KAFKA_CLUSTER_REQUIRED=1 makes a missing one a
+# failure); tests/cluster/ runs against the embedded cluster always.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +41,14 @@ export NO_COLOR=1
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+
+# --- cluster suite: say up front whether the real-cluster part will run.
+if [ -f "${KAFKA_CACHE_DIR:-.cache/kafka}/cluster/endpoints.json" ]; then
+  echo "== cluster suite: real 3-node cluster from ${KAFKA_CACHE_DIR:-.cache/kafka}/cluster/endpoints.json"
+else
+  echo "== cluster suite: no 3-node cluster running (bash scripts/kafka/cluster.sh start); tests/integration_cluster/ skips"
+fi
+# --- end cluster suite
 
 # The tests of one invocation that started and did not end, per the harness's events.
 still_running() {

@@ -655,3 +655,22 @@ export const bunListen: ListenFn = (options?: ListenOptions): Promise<Listener> 
   }
   return defaultListen(options);
 };
+
+/** The part of Bun's `dns` API that {@link bunResolve} uses, typed structurally. */
+interface BunDnsLike {
+  lookup(host: string, options: object): Promise<{ address: string; family: number }[]>;
+}
+
+/**
+ * Resolves a host name with `Bun.dns.lookup` (every address, as the system resolver orders
+ * them), for the `resolve` option of a `Cluster`, which then tries each address in turn.
+ *
+ * @param host The host name.
+ * @returns The addresses; rejects with the resolver's error when the name does not resolve,
+ *   or with `ConfigError` when not running on Bun.
+ */
+export async function bunResolve(host: string): Promise<string[]> {
+  const dns = (bunGlobal() as unknown as { dns: BunDnsLike }).dns;
+  const records = await dns.lookup(host, {});
+  return records.map((r) => r.address);
+}

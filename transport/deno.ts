@@ -519,3 +519,25 @@ export const denoListen: ListenFn = (options: ListenOptions = {}): Promise<Liste
     return Promise.reject(new ConfigError(message, { cause: error }));
   }
 };
+
+/**
+ * Resolves a host name with `Deno.resolveDns` (A records first, then AAAA), for the `resolve`
+ * option of a `Cluster`, which then tries each address in turn. Needs `--allow-net`.
+ *
+ * @param host The host name.
+ * @returns The addresses; rejects with the resolver's error when neither query finds any.
+ */
+export async function denoResolve(host: string): Promise<string[]> {
+  const [v4, v6] = await Promise.allSettled([
+    Deno.resolveDns(host, "A"),
+    Deno.resolveDns(host, "AAAA"),
+  ]);
+  const addresses = [
+    ...(v4.status === "fulfilled" ? v4.value : []),
+    ...(v6.status === "fulfilled" ? v6.value : []),
+  ];
+  if (addresses.length > 0) return addresses;
+  if (v4.status === "rejected") throw v4.reason;
+  if (v6.status === "rejected") throw v6.reason;
+  throw new Error(`no A or AAAA records for ${host}`);
+}
