@@ -40,3 +40,26 @@ test("crc32c() agrees with the bitwise definition on random data and offsets", (
     { numRuns: 300 },
   );
 });
+
+test("crc32c() agrees with the bitwise definition on views at every alignment", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 64, maxLength: 2000 }),
+      fc.integer({ min: 0, max: 7 }),
+      fc.nat(70),
+      (bytes, shift, cut) => {
+        // A view starting `shift` bytes into its buffer, as frames inside a read chunk are.
+        const backing = new Uint8Array(bytes.length + shift);
+        backing.set(bytes, shift);
+        const view = backing.subarray(shift);
+        const start = Math.min(cut, view.length);
+        assert.equal(crc32c(view, start), reference(bytes.subarray(start)));
+        assert.equal(
+          crc32c(view, 0, view.length - start),
+          reference(bytes.subarray(0, view.length - start)),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
