@@ -33,7 +33,7 @@ const finished = new Promise((resolve) => (finish = resolve));
 const timer = setTimeout(() => finish(), Number(a.timeout ?? 120) * 1000);
 await consumer.run({
   autoCommit: false,
-  eachBatch: async ({ batch }) => {
+  eachBatch: ({ batch }) => {
     if (t0 === 0) {
       t0 = performance.now();
       cpu0 = process.cpuUsage();
@@ -43,6 +43,7 @@ await consumer.run({
       bytes += m.value?.length ?? 0;
     }
     if (records >= want) finish();
+    return Promise.resolve();
   },
 });
 await finished;
