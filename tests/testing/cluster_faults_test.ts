@@ -236,3 +236,26 @@ test("MockCluster: a node's handle() answers an API the cluster does not serve",
     client.close();
   }
 });
+
+test("MockCluster: MockBroker's faults work per node (closeOnRequest, garbage)", async () => {
+  await using cluster = await MockCluster.start({ nodes: 2 });
+  cluster.node(1).faults.closeOnRequest(1);
+  const two = await connectTo(cluster, cluster.node(2));
+  assert.equal((await metadata(two)).brokers.length, 2, "node 2 unaffected");
+  const one = new RawClient(await cluster.connector({ host: "mock-broker-1", port: 9092 }));
+  try {
+    await one.send({ apiKey: 18, apiVersion: 0, correlationId: 1 });
+    await one.expectClosed("node 1 closes on its next request");
+  } finally {
+    one.close();
+    await two.close();
+  }
+  cluster.node(2).faults.garbage(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 99]));
+  const raw = new RawClient(await cluster.connector({ host: "mock-broker-2", port: 9092 }));
+  try {
+    await raw.send({ apiKey: 18, apiVersion: 0, correlationId: 1 });
+    assert.deepEqual([...(await raw.frame())!], [0, 0, 0, 99], "node 2's next reply replaced");
+  } finally {
+    raw.close();
+  }
+});
