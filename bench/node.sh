@@ -37,6 +37,7 @@ PORT=$(awk '/listening/ {print $3}' "$OUT/responder.out")
   echo "command=ROUNDS=$ROUNDS SECONDS_PER_RUN=$SECS bash bench/node.sh"
   echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "started=$(date -u +%FT%TZ)"
+  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/env.txt"
 
 RT="$OUT/roundtrip.jsonl"
@@ -72,6 +73,6 @@ else
   fi
 fi
 
-echo "finished=$(date -u +%FT%TZ)" >>"$OUT/env.txt"
+{ echo "finished=$(date -u +%FT%TZ)"; echo "loadEnd=$(cut -d' ' -f1-3 /proc/loadavg)"; } >>"$OUT/env.txt"
 "$NODE" bench/node_section.mjs "$OUT" bench/RESULTS.md
 log "done: the Node section of bench/RESULTS.md (raw results in $OUT)"

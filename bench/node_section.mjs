@@ -46,6 +46,10 @@ p(
 );
 p(`- Command: \`${env.command}\` (started ${env.started}, finished ${env.finished})`);
 p(`- Code: commit ${env.commit}`);
+p(
+  `- Load average (1/5/15 min) at start ${env.load ?? "–"}, at the end ${env.loadEnd ?? "–"}: ` +
+    "on a shared machine the clients get a share of 2 cores, so read the ratios, not the levels.",
+);
 p();
 
 const rt = jsonl("roundtrip.jsonl");
