@@ -170,14 +170,18 @@ p(
 );
 p();
 
-const section = out.join("\n");
+// The section is replaced; a hand-written "### Analysis (hand-written ..." part of it is kept.
 const text = fs.existsSync(results) ? fs.readFileSync(results, "utf8") : "";
 const start = text.search(/^## Node$/m);
 let next;
 if (start < 0) {
-  next = `${text.replace(/\n*$/, "\n\n")}${section}`;
+  next = `${text.replace(/\n*$/, "\n\n")}${out.join("\n")}`;
 } else {
   const rest = text.slice(start + 1).search(/^## /m);
-  next = text.slice(0, start) + section + (rest < 0 ? "" : "\n" + text.slice(start + 1 + rest));
+  const end = rest < 0 ? text.length : start + 1 + rest;
+  const old = text.slice(start, end);
+  const analysis = old.search(/^### Analysis \(hand-written/m);
+  if (analysis >= 0) p(old.slice(analysis).replace(/\n*$/, "\n"));
+  next = text.slice(0, start) + out.join("\n") + (rest < 0 ? "" : "\n" + text.slice(end));
 }
 fs.writeFileSync(results, next.replace(/\n*$/, "\n"));
