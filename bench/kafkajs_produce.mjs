@@ -42,6 +42,7 @@ console.log(JSON.stringify({
   mbPerSec: round((recordsSent * RECORD_BYTES) / result.seconds / 1e6),
   p50Us: result.p50Us,
   p99Us: result.p99Us,
+  cpuUsPerRecord: round(result.cpuUs / recordsSent),
   latencyOf: "request (100 records)",
   errors: 0,
 }));

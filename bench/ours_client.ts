@@ -5,8 +5,8 @@
  * the responder skips (bulk throughput, MB/s).
  *
  * Usage: `deno run -A bench/ours_client.ts --port P --inflight N --seconds S [--frame-bytes B]
- * [--codec minimal]` or the same with `bun`; `--codec minimal` reads only the reply's error code
- * instead of decoding the ApiVersions body (transport overhead apart from decoding).
+ * [--codec minimal]` or the same with `bun` or `node`; `--codec minimal` reads only the reply's
+ * error code instead of decoding the ApiVersions body (transport overhead apart from decoding).
  *
  * @module
  */
@@ -20,7 +20,7 @@ import { closedLoop, parseArgs, round } from "./lib/latency.mjs";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const runtime: "deno" | "bun" = g.Bun ? "bun" : "deno";
+const runtime: "deno" | "bun" | "node" = g.Bun ? "bun" : g.Deno ? "deno" : "node";
 const a = parseArgs(g.Deno ? g.Deno.args : g.process.argv.slice(2));
 const inflight = Number(a.inflight);
 const seconds = Number(a.seconds);
@@ -29,6 +29,7 @@ const frameBytes = Number(a["frame-bytes"] ?? 0);
 /** Each runtime's own adapter, loaded only there. */
 async function connectorFor(): Promise<Connector> {
   if (runtime === "bun") return (await import("../transport/bun.ts")).bunConnector;
+  if (runtime === "node") return (await import("../transport/node.ts")).nodeConnector;
   return (await import("../transport/deno.ts")).denoConnector;
 }
 
@@ -71,6 +72,7 @@ console.log(JSON.stringify({
   inflight,
   ...result,
   mbPerSec: round((result.requests * frame) / result.seconds / 1e6),
+  cpuUsPerRequest: round(result.cpuUs / result.requests),
   writes: stats.writes,
   requestsPerWrite: round(stats.requestsSent / Math.max(1, stats.writes)),
 }));

@@ -4,7 +4,8 @@
  * of 1 KiB, acks=1, no compression, 5 requests in flight, each batch encoded per request (the
  * client's real work). Reports MB/s of record values and the per-request latency.
  *
- * Usage: `deno run -A bench/produce.ts --host H --port P [--seconds S]` or the same with `bun`.
+ * Usage: `deno run -A bench/produce.ts --host H --port P [--seconds S]`, or the same with `bun` or
+ * `node`.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { closedLoop, parseArgs, round } from "./lib/latency.mjs";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const runtime: "deno" | "bun" = g.Bun ? "bun" : "deno";
+const runtime: "deno" | "bun" | "node" = g.Bun ? "bun" : g.Deno ? "deno" : "node";
 const a = parseArgs(g.Deno ? g.Deno.args : g.process.argv.slice(2));
 const TOPIC = a.topic ?? "bench-produce";
 const RECORDS_PER_BATCH = 100;
@@ -27,6 +28,7 @@ const INFLIGHT = 5;
 
 async function connectorFor(): Promise<Connector> {
   if (runtime === "bun") return (await import("../transport/bun.ts")).bunConnector;
+  if (runtime === "node") return (await import("../transport/node.ts")).nodeConnector;
   return (await import("../transport/deno.ts")).denoConnector;
 }
 
@@ -92,6 +94,7 @@ console.log(JSON.stringify({
   mbPerSec: round((recordsSent * RECORD_BYTES) / result.seconds / 1e6),
   p50Us: result.p50Us,
   p99Us: result.p99Us,
+  cpuUsPerRecord: round(result.cpuUs / recordsSent),
   latencyOf: "request (100 records)",
   errors,
 }));

@@ -5,7 +5,8 @@
 #
 # Environment: ROUNDS (default 3) and SECONDS_PER_RUN (default 3) for the round-trip matrix,
 # SKIP_INSTALL=1 to skip the apt-get step for librdkafka. Needs go, node, and the dev
-# dependencies in node_modules (deno, bun, kafkajs). Takes about 8 minutes on 2 cores.
+# dependencies in node_modules (deno, bun, node 24, kafkajs, @platformatic/kafka). Takes about
+# 10 minutes on 2 cores; the Node comparison at the end (bench/node.sh) also runs alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -59,22 +60,7 @@ log "responder pid $RESPONDER_PID on port $PORT"
 } >"$OUT/env.txt"
 
 # One run: its JSON line (the last stdout line) goes to the file, a failure is recorded too.
-run() { # file label cmd...
-  local file=$1 label=$2
-  shift 2
-  local line
-  if line=$(NO_COLOR=1 timeout 120 "$@" 2>"$OUT/last.err" | tail -1) && [ -n "$line" ]; then
-    echo "$line" >>"$file"
-  else
-    # The whole stderr is kept; the JSON line gets the first error line, printable ASCII only.
-    { echo "=== $label"; cat "$OUT/last.err"; } >>"$OUT/failures.log"
-    local why
-    why=$(grep -m1 -iE 'error|refused|timed out' "$OUT/last.err" | tr -cd '\40-\176' |
-      tr -d '"\\' | cut -c1-200)
-    log "!!! $label failed: $why (stderr in $OUT/failures.log)"
-    echo "{\"label\":\"$label\",\"error\":\"${why:-no output}\"}" >>"$file"
-  fi
-}
+source bench/lib/run_one.sh
 
 # --- round trips: every client x runtime x in-flight, rounds interleaved ---------------------
 RT="$OUT/roundtrip.jsonl"
@@ -155,3 +141,7 @@ echo "finished=$(date -u +%FT%TZ)" >>"$OUT/env.txt"
 log "writing bench/RESULTS.md"
 node bench/report.mjs "$OUT" >bench/RESULTS.md
 log "done: bench/RESULTS.md (raw results in $OUT)"
+
+# --- Node: ours on Node 24 vs the raw socket, kafkajs and @platformatic/kafka -----------------
+# Its own script (runnable alone); it writes the "## Node" section of bench/RESULTS.md.
+bash bench/node.sh

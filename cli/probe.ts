@@ -6,7 +6,8 @@
  * in-process on loopback ports, and runs the produce + fetch round trip on a scratch topic.
  *
  * Run it with `deno run -A cli/probe.ts [options]`, `bun cli/probe.ts [options]` or
- * `node cli/probe.ts [options]` (Node 22.18 or later, which runs TypeScript); `--help` lists the
+ * `node cli/probe.ts [options]` (Node 24.2 or later: it runs the TypeScript and knows
+ * `import.meta.main`); `--help` lists the
  * options, environment variables and exit codes. This file only supplies the
  * runtime's pieces (arguments, environment, socket adapter, files, exit code); the probe
  * itself is runtime-neutral and can be driven from code through {@link probeMain} or

@@ -99,7 +99,7 @@ export abstract class ConnCore implements Conn {
   }
 
   /** Whether a write is in progress or queued. */
-  protected get writing(): boolean {
+  get #writing(): boolean {
     return this.#current !== null || (this.#queue !== null && this.#queue.length > 0);
   }
 
@@ -125,7 +125,7 @@ export abstract class ConnCore implements Conn {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#ending !== null) return Promise.reject(this.#writeAfterEnd());
-    if (this.writing) {
+    if (this.#writing) {
       return new Promise((resolve, reject) => {
         (this.#queue ??= new Fifo()).push({ bytes, resolve, reject });
       });

@@ -62,10 +62,11 @@ export function parseArgs(argv) {
 
 /**
  * Runs `inflight` concurrent loops that each await `send()` back to back for `seconds`, after a
- * warm-up, and reports throughput and latency. Used for clients with a promise per request.
+ * warm-up, and reports throughput, latency and the process's CPU time (user + system, all
+ * threads) during the measured part. Used for clients with a promise per request.
  *
  * @param {{ send: () => Promise<unknown>, inflight: number, seconds: number, warmupSeconds?: number }} o
- * @returns {Promise<{ requests: number, seconds: number, reqPerSec: number, p50Us: number, p99Us: number, maxUs: number }>}
+ * @returns {Promise<{ requests: number, seconds: number, reqPerSec: number, p50Us: number, p99Us: number, maxUs: number, cpuUs: number }>}
  */
 export async function closedLoop({ send, inflight, seconds, warmupSeconds = 1 }) {
   const warmEnd = performance.now() + warmupSeconds * 1000;
@@ -73,6 +74,7 @@ export async function closedLoop({ send, inflight, seconds, warmupSeconds = 1 })
     while (performance.now() < warmEnd) await send();
   }));
   const rec = new LatencyRecorder();
+  const cpu = globalThis.process.cpuUsage();
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(Array.from({ length: inflight }, async () => {
@@ -84,10 +86,12 @@ export async function closedLoop({ send, inflight, seconds, warmupSeconds = 1 })
     }
   }));
   const elapsed = (performance.now() - start) / 1000;
+  const used = globalThis.process.cpuUsage(cpu);
   return {
     requests: rec.count,
     seconds: round(elapsed),
     reqPerSec: Math.round(rec.count / elapsed),
     ...rec.summary(),
+    cpuUs: used.user + used.system,
   };
 }

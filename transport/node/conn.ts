@@ -125,9 +125,11 @@ export class NodeConn extends ConnCore implements Conn {
   /**
    * Node keeps a reference to the bytes until its write callback runs, unless the kernel took
    * them at once (nothing is left buffered): only then may the caller reuse them. Waiting for
-   * the callback is also the backpressure: it runs when the bytes reached the kernel, which is
-   * never before `drain` would fire. A close or error while waiting ends the write through the
-   * connection's own listeners, so a callback that never comes cannot hang it.
+   * the callback is also the backpressure: it runs once the bytes reached the kernel, so Node
+   * never holds more than this one write (where waiting for `drain` would let writes below the
+   * high-water mark resolve while Node still holds them). A close or error while waiting ends
+   * the write through the connection's own listeners, so a callback that never comes cannot
+   * hang it.
    */
   protected send(bytes: Uint8Array): Promise<void> | undefined {
     const socket = this.#socket;
