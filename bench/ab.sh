@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of our client's round trip and allocation against another checkout of this repository
 # (for example a worktree of the commit before a change), side by side: every round runs the
-# raw socket, the other checkout and this one, per runtime and in-flight count, interleaved.
+# raw socket, the other checkout and this one (and this one with `--codec minimal`, which does
+# not decode reply bodies), per runtime and in-flight count, interleaved.
 #
 #   git worktree add /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/node_modules
 #   bash bench/ab.sh /tmp/before
@@ -38,13 +39,17 @@ for round in $(seq "$ROUNDS"); do
     one "raw deno $n" "$ROOT" "$BIN/deno" run -A bench/raw_native.ts "${A[@]}" --inflight "$n"
     one "before deno $n" "$OTHER" "$BIN/deno" run -A bench/ours_client.ts "${A[@]}" --inflight "$n"
     one "after deno $n" "$ROOT" "$BIN/deno" run -A bench/ours_client.ts "${A[@]}" --inflight "$n"
+    one "after-minimal deno $n" "$ROOT" "$BIN/deno" run -A bench/ours_client.ts "${A[@]}" --inflight "$n" --codec minimal
     one "raw bun $n" "$ROOT" "$BIN/bun" bench/raw_native.ts "${A[@]}" --inflight "$n"
     one "before bun $n" "$OTHER" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n"
     one "after bun $n" "$ROOT" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n"
+    one "after-minimal bun $n" "$ROOT" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n" --codec minimal
   done
   M=(--port "$PORT" --requests "$MEMREQ")
   one "before deno memory" "$OTHER" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts "${M[@]}"
   one "after deno memory" "$ROOT" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts "${M[@]}"
+  one "before-minimal deno memory" "$OTHER" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts "${M[@]}" --codec minimal
+  one "after-minimal deno memory" "$ROOT" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts "${M[@]}" --codec minimal
 done
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);

@@ -28,6 +28,7 @@ import { COALESCE_LIMIT, OutBuffer } from "./out_buffer.ts";
 import { IN_FLIGHT, type Pending, QUEUED, WRITING } from "./pending.ts";
 import type { BrokerSocket } from "./socket.ts";
 import type { Counters } from "./stats.ts";
+import type { TurnClock } from "./turn_clock.ts";
 import { encodeFailure, setupTimeoutError } from "./wording.ts";
 
 /** What the pipeline needs from the connection it serves. */
@@ -77,6 +78,7 @@ export class Pipeline {
   readonly #counters: Counters;
   readonly #admission: QueueAdmission;
   readonly #timer: DeadlineTimer;
+  readonly #turn: TurnClock;
 
   #socket: BrokerSocket | null = null;
   readonly #queue = new Fifo<Pending>();
@@ -108,9 +110,16 @@ export class Pipeline {
    * @param o The connection's options.
    * @param host The connection.
    * @param counters The connection's counters.
+   * @param turn The clock reading shared within a turn (write and write-completion times).
    */
-  constructor(o: ResolvedBrokerOptions, host: PipelineHost, counters: Counters) {
+  constructor(
+    o: ResolvedBrokerOptions,
+    host: PipelineHost,
+    counters: Counters,
+    turn: TurnClock,
+  ) {
     this.#o = o;
+    this.#turn = turn;
     this.#host = host;
     this.#counters = counters;
     this.#admission = new QueueAdmission(o.maxQueued);
@@ -450,7 +459,7 @@ export class Pipeline {
 
   /** Writes an encoded batch in one call and tracks it until the runtime accepted it. */
   #write(socket: BrokerSocket, batch: Pending[], bytes: Uint8Array): void {
-    const now = this.#o.clock.now();
+    const now = this.#turn.now();
     for (const p of batch) p.sentAt = now;
     this.#writing = true;
     this.#counters.writes++;
@@ -466,7 +475,7 @@ export class Pipeline {
 
   #onWritten(socket: BrokerSocket, batch: Pending[], total: number): void {
     if (socket !== this.#socket) return;
-    const now = this.#o.clock.now();
+    const now = this.#turn.now();
     this.#writing = false;
     this.#counters.bytesOut += total;
     this.#lastActivity = now;

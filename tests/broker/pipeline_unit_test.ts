@@ -24,6 +24,7 @@ import { BrokerSocket } from "../../broker/socket.ts";
 import { StateEvents } from "../../broker/state_events.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { Counters } from "../../broker/stats.ts";
+import { TurnClock } from "../../broker/turn_clock.ts";
 import { BrokerVersions } from "../../broker/versions.ts";
 import { UnsupportedVersionError } from "../../broker/errors.ts";
 import { Echo } from "./echo_api.ts";
@@ -60,7 +61,7 @@ function rig(options: { maxInFlight?: number; up?: boolean } = {}) {
     writeFailed: () => {},
   };
   const counters = new Counters();
-  const pipeline = new Pipeline(o, host, counters);
+  const pipeline = new Pipeline(o, host, counters, new TurnClock(clock));
   const { client, server } = memoryPair();
   const socket = new BrokerSocket(
     {
@@ -362,6 +363,16 @@ test("StateEvents tells every listener a change before the next, even one a list
   off();
   events.emit(change("DOWN"), undefined);
   assert.deepEqual(b, ["DOWN", "TRY_CONNECT"]);
+});
+
+test("TurnClock reads the clock once per microtask checkpoint", async () => {
+  const clock = new FakeClock(5);
+  const turn = new TurnClock(clock);
+  assert.equal(turn.now(), 5);
+  clock.advance(10);
+  assert.equal(turn.now(), 5, "same checkpoint");
+  await Promise.resolve();
+  assert.equal(turn.now(), 15);
 });
 
 test("BrokerVersions picks the highest common version, once per codec and reply", () => {
