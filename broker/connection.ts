@@ -61,6 +61,7 @@ import {
   where,
   withContext,
 } from "./wording.ts";
+import { TurnClock } from "./turn_clock.ts";
 import { BrokerVersions } from "./versions.ts";
 
 export type { BrokerRequest, CloseOptions, SendOptions } from "./request.ts";
@@ -122,27 +123,33 @@ export class BrokerConnection implements AsyncDisposable {
     this.#o = o;
     this.#address = `${o.host}:${o.port}`;
     this.#stateSince = o.clock.now();
-    const pipeline = new Pipeline(o, {
-      isUp: () => this.#state === UP,
-      where: () => this.#where(),
-      versionOf: (api) => this.#versions.versionOf(api),
-      queuedTimeout: () => {
-        const up = this.#state === UP || this.#state === REAUTH;
-        const cause = up ? null : this.#lastError;
-        return { reason: queuedTimeoutReason(this.#state, cause, o.maxInFlight), cause };
+    const turn = new TurnClock(o.clock);
+    const pipeline = new Pipeline(
+      o,
+      {
+        isUp: () => this.#state === UP,
+        where: () => this.#where(),
+        versionOf: (api) => this.#versions.versionOf(api),
+        queuedTimeout: () => {
+          const up = this.#state === UP || this.#state === REAUTH;
+          const cause = up ? null : this.#lastError;
+          return { reason: queuedTimeoutReason(this.#state, cause, o.maxInFlight), cause };
+        },
+        wantConnection: (reason) => this.#want(reason),
+        teardown: (error) => this.#fail(error),
+        writeFailed: (socket, error) => this.#ioFailed(socket, error, "Writing to the broker"),
       },
-      wantConnection: (reason) => this.#want(reason),
-      teardown: (error) => this.#fail(error),
-      writeFailed: (socket, error) => this.#ioFailed(socket, error, "Writing to the broker"),
-    }, this.#counters);
+      this.#counters,
+      turn,
+    );
     this.#pipeline = pipeline;
     const counters = this.#counters;
     this.#owner = {
       reply: (frame, now) => pipeline.reply(frame, now),
       received: (bytes) => {
         counters.bytesIn += bytes;
-        // One clock read per chunk serves every reply in it (many, when pipelining).
-        const now = o.clock.now();
+        // One clock read serves every reply in the chunk (many, when pipelining).
+        const now = turn.now();
         pipeline.touch(now);
         if (o.hooks.onBytes !== undefined) emitBytes(o.hooks.onBytes, "in", bytes);
         return now;
@@ -172,7 +179,7 @@ export class BrokerConnection implements AsyncDisposable {
       closedError: (what) => this.#closedError(what),
       abortError: (what, signal) => this.#abortError(what, signal),
       where: () => this.#where(),
-    });
+    }, turn);
   }
 
   /** The current state. */

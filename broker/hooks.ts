@@ -34,11 +34,13 @@ export function emitBytes(
  * @param onRequest The hook.
  * @param p The request.
  * @param error Its error, or `null` on success.
+ * @param repliedAt When its reply arrived, or -1.
  */
 export function emitRequest(
   onRequest: (event: RequestEvent) => void,
   p: Pending,
   error: KafkaTransportError | null,
+  repliedAt: number,
 ): void {
   const event: RequestEvent = {
     apiKey: p.apiKey,
@@ -46,7 +48,7 @@ export function emitRequest(
     correlationId: p.correlationId,
     queuedAt: p.queuedAt,
     writtenAt: p.writtenAt,
-    repliedAt: p.repliedAt,
+    repliedAt,
     bytesOut: p.bytesOut,
     bytesIn: p.bytesIn,
     ...(error === null ? {} : { error }),

@@ -14,6 +14,7 @@ import type { ResolvedBrokerOptions } from "./options.ts";
 import { type Pending, rawPending, sendPending, track, type Tracking } from "./pending.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { BrokerRequest, SendOptions } from "./request.ts";
+import type { TurnClock } from "./turn_clock.ts";
 import { encodeFailure } from "./wording.ts";
 
 /** What intake needs from its connection. */
@@ -63,7 +64,7 @@ export class Intake {
     now: 0,
     signal: undefined,
   };
-  #turnNow = -1;
+  readonly #turn: TurnClock;
 
   /**
    * Creates the intake of a connection.
@@ -71,9 +72,11 @@ export class Intake {
    * @param o The connection's options.
    * @param pipeline Its pipeline.
    * @param host The connection.
+   * @param turn The clock reading shared within a turn.
    */
-  constructor(o: ResolvedBrokerOptions, pipeline: Pipeline, host: IntakeHost) {
+  constructor(o: ResolvedBrokerOptions, pipeline: Pipeline, host: IntakeHost, turn: TurnClock) {
     this.#o = o;
+    this.#turn = turn;
     this.#pipeline = pipeline;
     this.#host = host;
   }
@@ -177,7 +180,7 @@ export class Intake {
     // One object for every request: the Pending copies it at once.
     const t = this.#scratch;
     t.timeoutMs = timeout;
-    t.now = this.#submitNow();
+    t.now = this.#turn.now();
     t.signal = signal;
     return t;
   }
@@ -197,21 +200,5 @@ export class Intake {
       signal.addEventListener("abort", p.onAbort, { once: true });
     }
     this.#pipeline.enqueue(p);
-  };
-
-  /**
-   * The clock, read once per event-loop turn for the requests submitted in it: callers that
-   * queue a burst share one reading (a clock read costs as much as queueing a request).
-   */
-  #submitNow(): number {
-    if (this.#turnNow < 0) {
-      this.#turnNow = this.#o.clock.now();
-      queueMicrotask(this.#forgetTurnNow);
-    }
-    return this.#turnNow;
-  }
-
-  readonly #forgetTurnNow = (): void => {
-    this.#turnNow = -1;
   };
 }

@@ -22,7 +22,7 @@ export const CLIENT_SOFTWARE_VERSION = "0.1.0";
 export interface RequestEvent {
   /** The API key. */
   readonly apiKey: number;
-  /** The API version, or -1 when none was picked (a `send()` that never reached UP). */
+  /** The API version, or -1 when none was picked (a `send()` settled before it was written). */
   readonly apiVersion: number;
   /** The correlation id, or -1 when the request was never written. */
   readonly correlationId: number;

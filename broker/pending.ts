@@ -18,6 +18,19 @@ export const WRITING = 1;
 /** Written; awaiting its reply. */
 export const IN_FLIGHT = 2;
 
+/**
+ * Requests written in one call, and when: kept per batch rather than per request, so that a
+ * request carries one reference instead of two boxed times.
+ */
+export class Batch {
+  /** The requests, in the order they were encoded. */
+  readonly items: Pending[] = [];
+  /** When the batch was handed to the socket. */
+  sentAt = -1;
+  /** When its write completed (or the first reply arrived); -1 before. */
+  writtenAt = -1;
+}
+
 /** Stands in for a promise's settle functions until {@link track} sets them. */
 const unset = (): void => {};
 
@@ -32,12 +45,8 @@ export class Pending {
   settled = false;
   /** -1 until written. */
   correlationId = -1;
-  /** When its batch was handed to the socket; -1 before. */
-  sentAt = -1;
-  /** When its write completed; -1 before. */
-  writtenAt = -1;
-  /** When its reply arrived; -1 before. */
-  repliedAt = -1;
+  /** The batch it was written in; `null` before. Its times are the request's. */
+  batch: Batch | null = null;
   /** Frame bytes written, size prefix included. */
   bytesOut = 0;
   /** Reply frame bytes, size prefix included. */
@@ -84,6 +93,16 @@ export class Pending {
     this.timeoutMs = t.timeoutMs;
     this.queuedAt = t.now;
     this.signal = t.signal;
+  }
+
+  /** When its batch was handed to the socket; -1 before. */
+  get sentAt(): number {
+    return this.batch === null ? -1 : this.batch.sentAt;
+  }
+
+  /** When its batch's write completed (or its reply arrived, if that came first); -1 before. */
+  get writtenAt(): number {
+    return this.batch === null ? -1 : this.batch.writtenAt;
   }
 
   /** When it times out: `queuedAt + timeoutMs` (computed, one field fewer per request). */

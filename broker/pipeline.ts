@@ -25,9 +25,10 @@ import { emitBytes, emitRequest } from "./hooks.ts";
 import { InFlightTable } from "./in_flight.ts";
 import type { ResolvedBrokerOptions } from "./options.ts";
 import { COALESCE_LIMIT, OutBuffer } from "./out_buffer.ts";
-import { IN_FLIGHT, type Pending, QUEUED, WRITING } from "./pending.ts";
+import { Batch, IN_FLIGHT, type Pending, QUEUED, WRITING } from "./pending.ts";
 import type { BrokerSocket } from "./socket.ts";
 import type { Counters } from "./stats.ts";
+import type { TurnClock } from "./turn_clock.ts";
 import { encodeFailure, setupTimeoutError } from "./wording.ts";
 
 /** What the pipeline needs from the connection it serves. */
@@ -77,6 +78,7 @@ export class Pipeline {
   readonly #counters: Counters;
   readonly #admission: QueueAdmission;
   readonly #timer: DeadlineTimer;
+  readonly #turn: TurnClock;
 
   #socket: BrokerSocket | null = null;
   readonly #queue = new Fifo<Pending>();
@@ -108,9 +110,16 @@ export class Pipeline {
    * @param o The connection's options.
    * @param host The connection.
    * @param counters The connection's counters.
+   * @param turn The clock reading shared within a turn (write and write-completion times).
    */
-  constructor(o: ResolvedBrokerOptions, host: PipelineHost, counters: Counters) {
+  constructor(
+    o: ResolvedBrokerOptions,
+    host: PipelineHost,
+    counters: Counters,
+    turn: TurnClock,
+  ) {
     this.#o = o;
+    this.#turn = turn;
     this.#host = host;
     this.#counters = counters;
     this.#admission = new QueueAdmission(o.maxQueued);
@@ -232,8 +241,9 @@ export class Pipeline {
    * @param p The request.
    * @param error Its error, or `null` for success.
    * @param value Its value on success.
+   * @param repliedAt When its reply arrived, for the hook; -1 without one.
    */
-  settle(p: Pending, error: KafkaTransportError | null, value: unknown): void {
+  settle(p: Pending, error: KafkaTransportError | null, value: unknown, repliedAt = -1): void {
     if (p.settled) return;
     p.settled = true;
     if (p.onAbort !== null) {
@@ -254,7 +264,7 @@ export class Pipeline {
     if (error === null) p.resolve(value);
     else p.reject(error);
     const onRequest = this.#o.hooks.onRequest;
-    if (onRequest !== undefined) emitRequest(onRequest, p, error);
+    if (onRequest !== undefined) emitRequest(onRequest, p, error, repliedAt);
     if (this.#onEmpty !== null && this.#outstanding === 0) this.#onEmpty();
   }
 
@@ -322,11 +332,11 @@ export class Pipeline {
       return false;
     }
     this.#consecutiveTimeouts = 0;
-    p.repliedAt = now;
     p.bytesIn = frame.length + 4;
-    if (p.writtenAt < 0) p.writtenAt = now;
+    const batch = p.batch!;
+    if (batch.writtenAt < 0) batch.writtenAt = now;
     if (p.stage === WRITING) p.stage = IN_FLIGHT;
-    c.rtt.record(now - p.sentAt);
+    c.rtt.record(now - batch.sentAt);
     c.replied++;
     let value: unknown;
     try {
@@ -341,10 +351,11 @@ export class Pipeline {
           ? error
           : asKafkaError(error, `Decoding ${p.apiName} v${p.apiVersion} response`),
         undefined,
+        now,
       );
       return p.setup;
     }
-    this.settle(p, null, value);
+    this.settle(p, null, value, now);
     return p.setup;
   }
 
@@ -371,7 +382,7 @@ export class Pipeline {
     if (socket === null || this.#writing) return;
     const inFlight = this.#inFlight;
     const w = this.#out.next();
-    const batch: Pending[] = [];
+    const batch = new Batch();
     if (this.#setupQueue.length > 0) {
       // Setup requests go one at a time, never beside other requests (max in-flight 1).
       if (inFlight.size > 0) return;
@@ -397,7 +408,7 @@ export class Pipeline {
       }
       return;
     }
-    if (batch.length === 0) return;
+    if (batch.items.length === 0) return;
     this.#out.batchDone();
     this.#write(socket, batch, w.finish());
   };
@@ -410,7 +421,7 @@ export class Pipeline {
    *
    * @returns Whether the request joined the batch.
    */
-  #addToBatch(w: Writer, batch: Pending[], p: Pending): boolean {
+  #addToBatch(w: Writer, batch: Batch, p: Pending): boolean {
     const id = this.#inFlight.nextId;
     const start = w.length;
     let step = "Choosing the version of";
@@ -444,17 +455,17 @@ export class Pipeline {
     p.stage = WRITING;
     p.bytesOut = w.length - start;
     this.#inFlight.add(p);
-    batch.push(p);
+    p.batch = batch;
+    batch.items.push(p);
     return true;
   }
 
   /** Writes an encoded batch in one call and tracks it until the runtime accepted it. */
-  #write(socket: BrokerSocket, batch: Pending[], bytes: Uint8Array): void {
-    const now = this.#o.clock.now();
-    for (const p of batch) p.sentAt = now;
+  #write(socket: BrokerSocket, batch: Batch, bytes: Uint8Array): void {
+    batch.sentAt = this.#turn.now();
     this.#writing = true;
     this.#counters.writes++;
-    this.#counters.sent += batch.length;
+    this.#counters.sent += batch.items.length;
     const total = bytes.length;
     socket.write(bytes).then(
       () => this.#onWritten(socket, batch, total),
@@ -464,16 +475,16 @@ export class Pipeline {
     );
   }
 
-  #onWritten(socket: BrokerSocket, batch: Pending[], total: number): void {
+  #onWritten(socket: BrokerSocket, batch: Batch, total: number): void {
     if (socket !== this.#socket) return;
-    const now = this.#o.clock.now();
+    const now = this.#turn.now();
     this.#writing = false;
     this.#counters.bytesOut += total;
     this.#lastActivity = now;
     const onBytes = this.#o.hooks.onBytes;
     if (onBytes !== undefined) emitBytes(onBytes, "out", total);
-    for (const p of batch) {
-      p.writtenAt = now;
+    batch.writtenAt = now;
+    for (const p of batch.items) {
       if (p.stage === WRITING) p.stage = IN_FLIGHT;
       if (!p.expectResponse) {
         this.#inFlight.remove(p);

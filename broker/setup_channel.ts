@@ -14,7 +14,7 @@ import type { BrokerSocket } from "./socket.ts";
 import { BrokerState } from "./state.ts";
 
 /** Fires after the connection fails, so that awaits in a stale setup stop. */
-export class StaleSetupError extends ConnectionClosedError {}
+class StaleSetupError extends ConnectionClosedError {}
 
 /** What a setup channel needs from its connection. */
 export interface ChannelHost {

@@ -21,7 +21,7 @@ import { FramingError } from "../framing/errors.ts";
 import { BrokerState } from "./state.ts";
 
 /** A connection closed this soon after UP without SASL probably wanted SASL (librdkafka). */
-export const SASL_HINT_WINDOW_MS = 2000;
+const SASL_HINT_WINDOW_MS = 2000;
 
 /**
  * The messages of errors this module gave a connection context, without that context: what
@@ -49,7 +49,7 @@ export function where(elapsedMs: number, state: BrokerState): string {
  * @param bare Its message without the suffix.
  * @returns The error.
  */
-export function withBareMessage<E extends Error>(error: E, bare: string): E {
+function withBareMessage<E extends Error>(error: E, bare: string): E {
   bareMessages.set(error, bare);
   return error;
 }

@@ -16,7 +16,7 @@ import { QueueAdmission } from "../../broker/admission.ts";
 import { DeadlineTimer } from "../../broker/deadline.ts";
 import { IdleReaper } from "../../broker/idle.ts";
 import { InFlightTable } from "../../broker/in_flight.ts";
-import { resolveOptions } from "../../broker/options.ts";
+import { type RequestEvent, resolveOptions } from "../../broker/options.ts";
 import { type Pending, rawPending, sendPending, track } from "../../broker/pending.ts";
 import { Pipeline, type PipelineHost } from "../../broker/pipeline.ts";
 import { REAUTH_AT, reauthDelay, ReauthSchedule } from "../../broker/reauth.ts";
@@ -24,6 +24,7 @@ import { BrokerSocket } from "../../broker/socket.ts";
 import { StateEvents } from "../../broker/state_events.ts";
 import type { StateChange } from "../../broker/state.ts";
 import { Counters } from "../../broker/stats.ts";
+import { TurnClock } from "../../broker/turn_clock.ts";
 import { BrokerVersions } from "../../broker/versions.ts";
 import { UnsupportedVersionError } from "../../broker/errors.ts";
 import { Echo } from "./echo_api.ts";
@@ -36,7 +37,9 @@ function reply(correlationId: number, value: number): Uint8Array {
 const decodeInt = (r: Reader): unknown => r.int32();
 
 /** A pipeline over one in-memory socket, with a stub connection that records what it is told. */
-function rig(options: { maxInFlight?: number; up?: boolean } = {}) {
+function rig(
+  options: { maxInFlight?: number; up?: boolean; onRequest?: (e: RequestEvent) => void } = {},
+) {
   const clock = new FakeClock(1000);
   const o = resolveOptions({
     host: "h",
@@ -45,6 +48,7 @@ function rig(options: { maxInFlight?: number; up?: boolean } = {}) {
     clock,
     clientId: "t",
     maxInFlight: options.maxInFlight ?? 100,
+    hooks: { onRequest: options.onRequest },
   });
   const told = { versionOf: 0, teardown: [] as KafkaTransportError[], wanted: 0 };
   const host: PipelineHost = {
@@ -60,7 +64,7 @@ function rig(options: { maxInFlight?: number; up?: boolean } = {}) {
     writeFailed: () => {},
   };
   const counters = new Counters();
-  const pipeline = new Pipeline(o, host, counters);
+  const pipeline = new Pipeline(o, host, counters, new TurnClock(clock));
   const { client, server } = memoryPair();
   const socket = new BrokerSocket(
     {
@@ -154,6 +158,26 @@ test("Pipeline settles each request exactly once with its own reply", async () =
   assert.equal(counters.replied, 3);
   assert.equal(counters.unknownReplies, 1);
   assert.equal(pipeline.outstanding, 0);
+});
+
+test("Pipeline tells the hook when each request was queued, written and answered", async () => {
+  const events: RequestEvent[] = [];
+  const { pipeline, request, written, clock } = rig({ onRequest: (e) => events.push(e) });
+  const result = request(3);
+  await settle(1);
+  const [[id]] = await written();
+  await settle(1);
+  clock.advance(7);
+  await Promise.resolve();
+  pipeline.reply(reply(id, 4), clock.now());
+  assert.equal(await result, 4);
+  assert.equal(events.length, 1);
+  const e = events[0];
+  assert.deepEqual(
+    [e.correlationId, e.queuedAt, e.writtenAt, e.repliedAt, e.bytesIn, e.error],
+    [id, 1000, 1000, 1007, 12, undefined],
+  );
+  assert.equal(e.bytesOut, 4 + 10 + 1 + 4);
 });
 
 test("Pipeline: a send() gets its version once, when written", async () => {
@@ -362,6 +386,16 @@ test("StateEvents tells every listener a change before the next, even one a list
   off();
   events.emit(change("DOWN"), undefined);
   assert.deepEqual(b, ["DOWN", "TRY_CONNECT"]);
+});
+
+test("TurnClock reads the clock once per microtask checkpoint", async () => {
+  const clock = new FakeClock(5);
+  const turn = new TurnClock(clock);
+  assert.equal(turn.now(), 5);
+  clock.advance(10);
+  assert.equal(turn.now(), 5, "same checkpoint");
+  await Promise.resolve();
+  assert.equal(turn.now(), 15);
 });
 
 test("BrokerVersions picks the highest common version, once per codec and reply", () => {
