@@ -1,0 +1,266 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { decompress as fzstdDecompress } from "fzstd";
+import { test } from "../../harness.ts";
+import { assertSameBytes, concatBytes } from "../../fixtures/bytes.ts";
+import { CompressionError } from "../../../protocol/compression/errors.ts";
+import { xxhash64Hex, xxhash64Low32 } from "../../../protocol/compression/xxhash64.ts";
+import { zstdDecompress } from "../../../protocol/compression/zstd_decompress.ts";
+import { readVector, sha256Hex, VECTORS } from "./zstd_vectors.ts";
+
+const MiB = 1 << 20;
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+/** Runs `fn`, which must throw a CompressionError of `failure`; returns it. */
+function rejects(fn: () => unknown, failure: CompressionError["failure"]): CompressionError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof CompressionError, `expected a CompressionError, got ${e}`);
+    assert.equal(e.failure, failure, e.message);
+    assert.equal(e.codec, "zstd");
+    return e;
+  }
+  assert.fail(`expected a ${failure} CompressionError`);
+}
+
+/** A frame header with no content size, the given window byte and no checksum. */
+function streamHeader(windowByte: number): number[] {
+  return [0x28, 0xb5, 0x2f, 0xfd, 0x00, windowByte];
+}
+
+test("xxhash64 matches the published XXH64 values", () => {
+  assert.equal(xxhash64Hex(new Uint8Array(0)), "ef46db3751d8e999");
+  assert.equal(xxhash64Hex(ascii("a")), "d24ec4f1a98c6e5b");
+  assert.equal(xxhash64Hex(ascii("abc")), "44bc2cf5ad770999");
+  assert.equal(xxhash64Hex(ascii("message digest")), "066ed728fceeb3be");
+  assert.equal(xxhash64Hex(ascii("abcdefghijklmnopqrstuvwxyz0123456789")), "64f23ecf1609b766");
+  assert.equal(xxhash64Hex(ascii("Nobody inspects the spammish repetition")), "fbcea83c8a378bf1");
+  const data = ascii("..abc..");
+  assert.equal(xxhash64Low32(data, 2, 5), 0xad770999);
+});
+
+test("zstdDecompress() decodes every zstd CLI vector to its recorded size and SHA-256", async () => {
+  assert.ok(VECTORS.length >= 19);
+  for (const v of VECTORS) {
+    const out = zstdDecompress(readVector(v.file), 64 * MiB);
+    assert.equal(out.length, v.size, v.file);
+    assert.equal(await sha256Hex(out), v.sha256, v.file);
+  }
+});
+
+test("zstdDecompress() agrees byte for byte with fzstd on every vector", () => {
+  for (const v of VECTORS) {
+    const src = readVector(v.file);
+    assertSameBytes(zstdDecompress(src, 64 * MiB), fzstdDecompress(src), v.file);
+  }
+});
+
+test("zstdDecompress() decodes the module example", () => {
+  const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x02, 0x11, 0x00, 0x00, 0x68, 0x69]);
+  assert.equal(new TextDecoder().decode(zstdDecompress(frame, MiB)), "hi");
+});
+
+test("zstdDecompress() concatenates frames and skips skippable frames", () => {
+  const a = readVector("json1k-3.zst");
+  const b = readVector("one-nosize.zst");
+  const c = readVector("mixed1m-3-nocheck-nosize.zst");
+  const skippable = new Uint8Array([0x53, 0x2a, 0x4d, 0x18, 5, 0, 0, 0, 1, 2, 3, 4, 5]);
+  const out = zstdDecompress(concatBytes([a, skippable, b, c, skippable]), 64 * MiB);
+  const expected = concatBytes([
+    zstdDecompress(a, MiB),
+    zstdDecompress(b, MiB),
+    zstdDecompress(c, 2 * MiB),
+  ]);
+  assertSameBytes(out, expected, "concatenated frames");
+  assert.equal(zstdDecompress(skippable, MiB).length, 0);
+});
+
+test("zstdDecompress() refuses frames that need a dictionary, saying so", () => {
+  const withId = rejects(() => zstdDecompress(readVector("json1k-dict.zst"), MiB), "unsupported");
+  assert.match(withId.message, /needs dictionary \d+/);
+  const raw = rejects(() => zstdDecompress(readVector("json1k-rawdict.zst"), MiB), "malformed");
+  assert.match(raw.message, /dictionary/);
+});
+
+test("zstdDecompress() reports bad magic, empty and truncated data", () => {
+  assert.match(rejects(() => zstdDecompress(ascii("not zstd"), MiB), "malformed").message, /magic/);
+  rejects(() => zstdDecompress(new Uint8Array(0), MiB), "truncated");
+  const frame = readVector("json1k-3.zst");
+  for (let n = 1; n < frame.length; n++) {
+    rejects(() => zstdDecompress(frame.subarray(0, n), MiB), "truncated");
+  }
+  const big = readVector("mixed1m-19.zst");
+  for (let n = 1; n < big.length; n += 997) {
+    rejects(() => zstdDecompress(big.subarray(0, n), 2 * MiB), "truncated");
+  }
+});
+
+test("zstdDecompress() verifies the content checksum", () => {
+  for (const file of ["json1k-3.zst", "mixed1m-3.zst", "empty.zst"]) {
+    const frame = readVector(file).slice();
+    frame[frame.length - 1] ^= 0x40;
+    assert.match(rejects(() => zstdDecompress(frame, 2 * MiB), "checksum").message, /checksum/);
+  }
+});
+
+test("zstdDecompress() checks the declared content size", () => {
+  // json1k-3 declares 1024 bytes in two bytes (value - 256) after the descriptor 0x60.
+  const frame = readVector("json1k-3.zst").slice();
+  assert.equal(frame[4] & 0xe0, 0x60);
+  assert.equal(frame[5] | (frame[6] << 8), 1024 - 256);
+  frame[5] -= 1;
+  rejects(() => zstdDecompress(frame, MiB), "malformed");
+});
+
+test("zstdDecompress() stops at maxOutputBytes, with or without a declared size", () => {
+  const declared = readVector("mixed1m-3.zst");
+  const streamed = readVector("mixed1m-3-nocheck-nosize.zst");
+  for (const src of [declared, streamed]) {
+    assert.equal(zstdDecompress(src, MiB).length, MiB);
+    const err = rejects(() => zstdDecompress(src, MiB - 1), "size-limit");
+    assert.match(err.message, new RegExp(`limit of ${MiB - 1} bytes`));
+    rejects(() => zstdDecompress(src, 0), "size-limit");
+  }
+  assert.equal(zstdDecompress(readVector("empty.zst"), 0).length, 0);
+});
+
+test("zstdDecompress() refuses a decompression bomb at the limit", () => {
+  // 4096 RLE blocks of 128 KiB: 512 MiB from 16 KiB, no declared size.
+  const blocks: number[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const header = ((128 * 1024) << 3) | (1 << 1) | (i === 4095 ? 1 : 0);
+    blocks.push(header & 0xff, (header >> 8) & 0xff, header >> 16, 0x41);
+  }
+  const bomb = new Uint8Array([...streamHeader(7 << 3), ...blocks]);
+  const started = performance.now();
+  rejects(() => zstdDecompress(bomb, 4 * MiB), "size-limit");
+  assert.ok(performance.now() - started < 2000, "refused quickly");
+  // A frame declaring 2^40 bytes is refused before any block is looked at.
+  const huge = new Uint8Array([
+    0x28,
+    0xb5,
+    0x2f,
+    0xfd,
+    0xe0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0x41,
+  ]);
+  rejects(() => zstdDecompress(huge, 4 * MiB), "malformed");
+});
+
+test("zstdDecompress() rejects reserved bits and block types", () => {
+  const reservedBit = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x28, 0x00, 0x01, 0x00, 0x00]);
+  assert.match(rejects(() => zstdDecompress(reservedBit, MiB), "malformed").message, /reserved/);
+  const reservedType = new Uint8Array([...streamHeader(0), 0x07, 0x00, 0x00]);
+  assert.match(rejects(() => zstdDecompress(reservedType, MiB), "malformed").message, /reserved/);
+  // A 2 KiB raw block in a frame whose window is 1 KiB.
+  const tooBig = new Uint8Array([...streamHeader(0), 0x01, 0x40, 0x00, ...new Uint8Array(2048)]);
+  rejects(() => zstdDecompress(tooBig, MiB), "malformed");
+});
+
+// Small and mid-sized vectors covering every block and literals type, for the fuzzers.
+const FUZZ_FILES = [
+  "json1k-1.zst",
+  "json1k-3.zst",
+  "json1k-19.zst",
+  "json1k-3-nocheck-nosize.zst",
+  "one.zst",
+  "repetitive-3.zst",
+  "repetitive-19-nocheck.zst",
+];
+const FUZZ = FUZZ_FILES.map(readVector);
+
+/** Decodes, accepting a result or a CompressionError and nothing else. */
+function decodesOrRejects(src: Uint8Array, limit: number): void {
+  try {
+    const out = zstdDecompress(src, limit);
+    assert.ok(out.length <= limit);
+  } catch (e) {
+    if (!(e instanceof CompressionError)) throw e;
+  }
+}
+
+test("zstdDecompress(): corrupted frames only ever throw CompressionError", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: FUZZ.length - 1 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 8,
+      }),
+      fc.option(fc.nat()),
+      (which, edits, cut) => {
+        const src = FUZZ[which].slice();
+        for (const [at, value] of edits) src[at % src.length] = value;
+        const end = cut === null ? src.length : cut % (src.length + 1);
+        decodesOrRejects(src.subarray(0, end), MiB);
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+test("zstdDecompress(): corrupted compressed blocks only ever throw CompressionError", () => {
+  // Edits past the frame header, where the entropy tables and bitstreams are.
+  const mixed = readVector("mixed1m-19.zst");
+  const json = readVector("json1k-19.zst");
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      (big, flips) => {
+        const src = (big ? mixed : json).slice();
+        for (const [at, bit] of flips) src[9 + (at % (src.length - 9))] ^= 1 << bit;
+        decodesOrRejects(src, 2 * MiB);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+test("zstdDecompress(): random bytes behind a frame header only ever throw CompressionError", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 255 }),
+      fc.uint8Array({ minLength: 0, maxLength: 600 }),
+      (descriptor, body) => {
+        const src = concatBytes([new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, descriptor]), body]);
+        decodesOrRejects(src, MiB);
+        // The same bytes as a compressed block.
+        const n = body.length;
+        const block = new Uint8Array([...streamHeader(0x30), (n << 3) | 5, n >> 5, n >> 13]);
+        decodesOrRejects(concatBytes([block, body]), MiB);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test("zstdDecompress(): any limit either returns everything or refuses with size-limit", () => {
+  const src = readVector("json1k-3-nocheck-nosize.zst");
+  const full = zstdDecompress(src, MiB);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 * full.length }), (limit) => {
+      if (limit >= full.length) {
+        assertSameBytes(zstdDecompress(src, limit), full, `limit ${limit}`);
+      } else {
+        rejects(() => zstdDecompress(src, limit), "size-limit");
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
