@@ -52,9 +52,9 @@ def mixed(rng, size):
     return bytes(out[:size])
 
 
-def long_distance(rng):
-    chunk = rng.randbytes(32 * 1024)
-    filler = b"".join(bytes([i % 251]) * 4096 for i in range(9 * 256))  # 9 MiB, RLE-friendly
+def long_distance(rng, chunk_size, filler_mib):
+    chunk = rng.randbytes(chunk_size)
+    filler = b"".join(bytes([i % 251]) * 4096 for i in range(filler_mib * 256))  # RLE-friendly
     return chunk + filler + chunk
 
 
@@ -67,7 +67,9 @@ def inputs():
         "mixed1m": mixed(rng, 1 << 20),
         "repetitive": b"kafka-wire " * 30000 + bytes(200000),
         "random64k": rng.randbytes(64 * 1024),
-        "long": long_distance(rng),
+        "long": long_distance(rng, 32 * 1024, 9),
+        # A match 34 MiB back: offset codes above 24 bits.
+        "far": long_distance(rng, 8 * 1024, 34),
     }
 
 
@@ -86,6 +88,7 @@ CASES = [
     ("random64k-3", "random64k", ["-3"]),
     ("long-24", "long", ["-3", "--long=24"]),
     ("long-24-nosize", "long", ["-3", "--long=24", "--no-content-size"]),
+    ("far-26", "far", ["-3", "--long=26", "--no-check"]),
 ]
 
 
