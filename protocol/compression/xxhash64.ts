@@ -100,6 +100,25 @@ export function xxhash64Hex(data: Uint8Array, start = 0, end: number = data.leng
   return h + (xxLow >>> 0).toString(16).padStart(8, "0");
 }
 
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `data[start..start+n)` (n a multiple of 4) as int32 words. */
+function wordsOf(data: Uint8Array, start: number, n: number): Int32Array {
+  const at = data.byteOffset + start;
+  if (littleEndian && (at & 3) === 0) return new Int32Array(data.buffer, at, n >> 2);
+  const copy = data.slice(start, start + n);
+  if (!littleEndian) {
+    for (let i = 0; i < n; i += 4) {
+      const a = copy[i], b = copy[i + 1];
+      copy[i] = copy[i + 3];
+      copy[i + 1] = copy[i + 2];
+      copy[i + 2] = b;
+      copy[i + 3] = a;
+    }
+  }
+  return new Int32Array(copy.buffer, 0, n >> 2);
+}
+
 let xxHigh = 0;
 let xxLow = 0;
 
@@ -116,10 +135,14 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
     let v4L = add(~P1H, ~P1L, 0, 1), v4H = hi;
     // The round is written out for each lane so the state stays in locals.
     let lL: number, lH: number, mL: number, mH: number, sum: number, rH: number, rL: number;
-    for (const limit = end - 32; i <= limit; i += 32) {
+    // Stripes are read as int32 words: a view when the bytes are 4-byte aligned (and the
+    // platform little-endian, as every JS engine's is in practice), else an aligned copy.
+    const stripes = (length >>> 5) << 5;
+    const words = wordsOf(data, start, stripes);
+    for (let w = 0, limit = stripes >> 2; w < limit; w += 8) {
       // v1 = rotl(v1 + lane * P2, 31) * P1
-      lL = u32(data, i + 0);
-      lH = u32(data, i + 4);
+      lL = words[w + 0];
+      lH = words[w + 1];
       mL = Math.imul(lL, P2L);
       mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
       sum = (v1L >>> 0) + (mL >>> 0);
@@ -130,8 +153,8 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
       v1L = Math.imul(rL, P1L);
       v1H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
       // v2 = rotl(v2 + lane * P2, 31) * P1
-      lL = u32(data, i + 8);
-      lH = u32(data, i + 12);
+      lL = words[w + 2];
+      lH = words[w + 3];
       mL = Math.imul(lL, P2L);
       mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
       sum = (v2L >>> 0) + (mL >>> 0);
@@ -142,8 +165,8 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
       v2L = Math.imul(rL, P1L);
       v2H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
       // v3 = rotl(v3 + lane * P2, 31) * P1
-      lL = u32(data, i + 16);
-      lH = u32(data, i + 20);
+      lL = words[w + 4];
+      lH = words[w + 5];
       mL = Math.imul(lL, P2L);
       mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
       sum = (v3L >>> 0) + (mL >>> 0);
@@ -154,8 +177,8 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
       v3L = Math.imul(rL, P1L);
       v3H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
       // v4 = rotl(v4 + lane * P2, 31) * P1
-      lL = u32(data, i + 24);
-      lH = u32(data, i + 28);
+      lL = words[w + 6];
+      lH = words[w + 7];
       mL = Math.imul(lL, P2L);
       mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
       sum = (v4L >>> 0) + (mL >>> 0);
@@ -166,6 +189,7 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
       v4L = Math.imul(rL, P1L);
       v4H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
     }
+    i += stripes;
     hL = rotl(v1H, v1L, 1);
     hH = hi;
     rL = rotl(v2H, v2L, 7);

@@ -38,6 +38,17 @@ test("xxhash64 matches the published XXH64 values", () => {
   assert.equal(xxhash64Hex(ascii("Nobody inspects the spammish repetition")), "fbcea83c8a378bf1");
   const data = ascii("..abc..");
   assert.equal(xxhash64Low32(data, 2, 5), 0xad770999);
+  // Long enough for the 32-byte stripes, from aligned and unaligned starts.
+  const text = ascii("..Nobody inspects the spammish repetition, nobody at all..");
+  const expected = ["799c029a6445a602", "3e3a8d402e7fbd18", "3ffbbec34b88fe81", "d713ff5d2129188d"];
+  for (let start = 0; start < 4; start++) {
+    assert.equal(xxhash64Hex(text, start, start + 50), expected[start], `start ${start}`);
+    assert.equal(xxhash64Hex(text.slice(start, start + 50)), expected[start], `copy ${start}`);
+  }
+  assert.equal(
+    xxhash64Hex(ascii("Nobody inspects the spammish repetition"), 0, 39),
+    "fbcea83c8a378bf1",
+  );
 });
 
 test("zstdDecompress() decodes every zstd CLI vector to its recorded size and SHA-256", async () => {
