@@ -19,6 +19,7 @@
  * @module
  */
 
+import { ConfigError } from "../../transport/errors.ts";
 import { CompressionError } from "./errors.ts";
 import { xxhash64Low32 } from "./xxhash64.ts";
 import { malformed } from "./zstd_bitstream.ts";
@@ -28,6 +29,9 @@ import { decodeSequences, SequenceState } from "./zstd_sequences.ts";
 const MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC = 0x184d2a50; // the low four bits are free
 const MAX_BLOCK = 128 * 1024;
+// The largest output allowed whatever the limit: Kafka sizes are int32, and typed arrays of
+// more than 2^31 bytes are not allocatable on every runtime.
+const MAX_OUTPUT = 2 ** 31 - 1;
 // Bytes the bit readers may read past a block's end.
 const PADDING = 8;
 
@@ -186,15 +190,37 @@ function sizeLimit(limit: number, what: string): CompressionError {
  *   `maxOutputBytes`, `unsupported` for a frame that needs a dictionary.
  */
 export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Array {
+  if (!(maxOutputBytes >= 0)) {
+    throw new ConfigError(`maxOutputBytes must be a number of bytes, not ${maxOutputBytes}`);
+  }
   const d = decoder ??= new Decoder();
-  const header = d.header;
   const bound = scan(src, d);
-  const limit = Math.max(0, Math.floor(maxOutputBytes));
+  const limit = Math.min(Math.floor(maxOutputBytes), MAX_OUTPUT);
   if (bound > limit && d.exact) {
     throw sizeLimit(limit, `the frames declare ${bound} bytes,`);
   }
   const capacity = Math.min(bound, limit);
-  const out = new Uint8Array(capacity);
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(capacity);
+  } catch (cause) {
+    throw new CompressionError("zstd", "size-limit", `cannot allocate ${capacity} bytes`, {
+      cause,
+    });
+  }
+  try {
+    const end = decodeFrames(src, d, out, limit);
+    return end === out.length ? out : out.subarray(0, end);
+  } finally {
+    // Raw literals are views of `src`: let it go.
+    d.literals.buf = d.literals.scratch;
+  }
+}
+
+/** Decodes the frames scanned before into `out`; returns the output's length. */
+function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: number): number {
+  const header = d.header;
+  const capacity = out.length;
   let op = 0;
   let pos = 0;
   while (pos < src.length) {
@@ -278,5 +304,5 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
       pos += 4;
     }
   }
-  return op === out.length ? out : out.subarray(0, op);
+  return op;
 }

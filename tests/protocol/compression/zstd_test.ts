@@ -4,6 +4,7 @@ import { decompress as fzstdDecompress } from "fzstd";
 import { test } from "../../harness.ts";
 import { assertSameBytes, concatBytes } from "../../fixtures/bytes.ts";
 import { CompressionError } from "../../../protocol/compression/errors.ts";
+import { ConfigError } from "../../../transport/errors.ts";
 import { xxhash64Hex, xxhash64Low32 } from "../../../protocol/compression/xxhash64.ts";
 import { zstdDecompress } from "../../../protocol/compression/zstd_decompress.ts";
 import { readVector, sha256Hex, VECTORS } from "./zstd_vectors.ts";
@@ -159,6 +160,10 @@ test("zstdDecompress() stops at maxOutputBytes, with or without a declared size"
     rejects(() => zstdDecompress(src, 0), "size-limit");
   }
   assert.equal(zstdDecompress(readVector("empty.zst"), 0).length, 0);
+  assert.equal(zstdDecompress(declared, Infinity).length, MiB);
+  for (const bad of [NaN, -1]) {
+    assert.throws(() => zstdDecompress(declared, bad), (e) => e instanceof ConfigError);
+  }
 });
 
 test("zstdDecompress() refuses a decompression bomb at the limit", () => {
