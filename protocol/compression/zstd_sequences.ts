@@ -184,26 +184,34 @@ export function decodeSequences(
 
   for (let i = count; i > 0; i--) {
     const llI = llInfo[llState], ofI = ofInfo[ofState], mlI = mlInfo[mlState];
-    // Fields are read offset, match length, literal length (RFC 8878, 3.1.1.3.2.1.2).
-    const ofBits = (ofI >> 8) & 255;
-    let offsetValue: number;
-    if (ofBits <= 24) {
-      pos -= ofBits;
-      offsetValue = ofValue[ofState] + bitsAt(blk, pos, ofBits);
+    // Fields are read offset, match length, literal length (RFC 8878, 3.1.1.3.2.1.2): the
+    // three are one read when together they fit bitsAt, as they mostly do.
+    const ofBits = (ofI >> 8) & 255, mlBits = (mlI >> 8) & 255, llBits = (llI >> 8) & 255;
+    const extra = ofBits + mlBits + llBits;
+    let offsetValue: number, matchLength: number, literalLength: number;
+    if (extra <= 25) {
+      pos -= extra;
+      const v = bitsAt(blk, pos, extra);
+      literalLength = llValue[llState] + (v & ((1 << llBits) - 1));
+      matchLength = mlValue[mlState] + ((v >>> llBits) & ((1 << mlBits) - 1));
+      offsetValue = ofValue[ofState] + (v >>> (llBits + mlBits));
     } else {
-      // More than bitsAt reads at once: the top 24 bits, then the rest.
-      const lowBits = ofBits - 24;
-      pos -= 24;
-      const high = bitsAt(blk, pos, 24);
-      pos -= lowBits;
-      offsetValue = 2 ** ofBits + high * 2 ** lowBits + bitsAt(blk, pos, lowBits);
+      if (ofBits <= 24) {
+        pos -= ofBits;
+        offsetValue = ofValue[ofState] + bitsAt(blk, pos, ofBits);
+      } else {
+        // More than bitsAt reads at once: the top 24 bits, then the rest.
+        const lowBits = ofBits - 24;
+        pos -= 24;
+        const high = bitsAt(blk, pos, 24);
+        pos -= lowBits;
+        offsetValue = 2 ** ofBits + high * 2 ** lowBits + bitsAt(blk, pos, lowBits);
+      }
+      pos -= mlBits;
+      matchLength = mlValue[mlState] + bitsAt(blk, pos, mlBits);
+      pos -= llBits;
+      literalLength = llValue[llState] + bitsAt(blk, pos, llBits);
     }
-    const mlBits = (mlI >> 8) & 255;
-    pos -= mlBits;
-    const matchLength = mlValue[mlState] + bitsAt(blk, pos, mlBits);
-    const llBits = (llI >> 8) & 255;
-    pos -= llBits;
-    const literalLength = llValue[llState] + bitsAt(blk, pos, llBits);
 
     let offset: number;
     if (offsetValue > 3) {
@@ -234,16 +242,24 @@ export function decodeSequences(
     }
 
     if (i > 1) {
-      // States are updated literal length, match length, offset.
-      let n = llI & 255;
-      pos -= n;
-      llState = (llI >>> 16) + bitsAt(blk, pos, n);
-      n = mlI & 255;
-      pos -= n;
-      mlState = (mlI >>> 16) + bitsAt(blk, pos, n);
-      n = ofI & 255;
-      pos -= n;
-      ofState = (ofI >>> 16) + bitsAt(blk, pos, n);
+      // States are updated literal length, match length, offset: one read of at most 26 bits,
+      // split when it is the rare 26.
+      const nl = llI & 255, nm = mlI & 255, no = ofI & 255;
+      const total = nl + nm + no;
+      if (total <= 25) {
+        pos -= total;
+        const v = bitsAt(blk, pos, total);
+        ofState = (ofI >>> 16) + (v & ((1 << no) - 1));
+        mlState = (mlI >>> 16) + ((v >>> no) & ((1 << nm) - 1));
+        llState = (llI >>> 16) + (v >>> (no + nm));
+      } else {
+        pos -= nl;
+        llState = (llI >>> 16) + bitsAt(blk, pos, nl);
+        pos -= nm;
+        mlState = (mlI >>> 16) + bitsAt(blk, pos, nm);
+        pos -= no;
+        ofState = (ofI >>> 16) + bitsAt(blk, pos, no);
+      }
     }
 
     if (op + literalLength + matchLength > outEnd) return -1;
