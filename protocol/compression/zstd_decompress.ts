@@ -221,6 +221,7 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
 function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: number): number {
   const header = d.header;
   const capacity = out.length;
+  const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let op = 0;
   let pos = 0;
   while (pos < src.length) {
@@ -269,6 +270,7 @@ function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: numbe
           d.sequences,
           d.literals,
           out,
+          outView,
           op,
           frameStart,
           blockEnd,

@@ -92,12 +92,13 @@ function readTable(
  * Decodes the sequences section `blk[start..size)` and executes it, writing the block's
  * content to `out` from `op`.
  *
- * @param blk The block (extending three bytes past `size`).
+ * @param blk The block (extending eight bytes past `size`).
  * @param start Where the sequences section starts (after the literals).
  * @param size The block's size.
  * @param state The tables and repeat offsets carried between blocks; updated.
  * @param lit The block's literals.
  * @param out The output.
+ * @param outView `out` as a DataView.
  * @param op Where the block's content starts in `out`.
  * @param frameStart Where the frame's content starts in `out`: no match reaches before it.
  * @param outEnd How far the block may write.
@@ -111,6 +112,7 @@ export function decodeSequences(
   state: SequenceState,
   lit: Literals,
   out: Uint8Array,
+  outView: DataView,
   op: number,
   frameStart: number,
   outEnd: number,
@@ -128,7 +130,8 @@ export function decodeSequences(
     count = blk[start + 1] + (blk[start + 2] << 8) + 0x7f00;
     cursor = start + 3;
   }
-  const litBuf = lit.buf;
+  const litBuf = lit.buf, litView = lit.view;
+  const outLength = out.length;
   let litPos = lit.start;
   const litEnd = lit.end;
   if (count === 0) {
@@ -266,7 +269,14 @@ export function decodeSequences(
     if (literalLength > litEnd - litPos) {
       throw malformed("a sequence uses more literals than the block has");
     }
-    if (literalLength <= 16) {
+    // Short copies go 8 bytes at a time and may write up to 7 bytes past their end, which
+    // the next copy overwrites; reads stay inside the padded literals.
+    if (literalLength <= 32 && op + literalLength + 8 <= outLength) {
+      for (let k = 0; k < literalLength; k += 8) {
+        outView.setInt32(op + k, litView.getInt32(litPos + k, true), true);
+        outView.setInt32(op + k + 4, litView.getInt32(litPos + k + 4, true), true);
+      }
+    } else if (literalLength <= 16) {
       for (let k = 0; k < literalLength; k++) out[op + k] = litBuf[litPos + k];
     } else {
       out.set(litBuf.subarray(litPos, litPos + literalLength), op);
@@ -281,7 +291,14 @@ export function decodeSequences(
       );
     }
     let from = op - offset;
-    if (offset < matchLength || matchLength <= 32) {
+    if (offset >= 8 && matchLength <= 64 && op + matchLength + 8 <= outLength) {
+      // 8 bytes at a time: with the source at least 8 bytes back, every chunk read is final.
+      for (let k = 0; k < matchLength; k += 8) {
+        outView.setInt32(op + k, outView.getInt32(from + k, true), true);
+        outView.setInt32(op + k + 4, outView.getInt32(from + k + 4, true), true);
+      }
+      op += matchLength;
+    } else if (offset < matchLength || matchLength <= 32) {
       // Overlapping copies repeat what they have just written, so they go byte by byte.
       for (const stop = op + matchLength; op < stop;) out[op++] = out[from++];
     } else {
