@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.cache/zstd-bench
-[ -f "$dir/16m-l3.bin" ] || python3 bench/zstd_data.py "$dir"
+python3 bench/zstd_data.py "$dir"
 node_modules/.bin/deno run -A bench/zstd_decode.ts "$dir"
 node_modules/.bin/bun bench/zstd_decode.ts "$dir"

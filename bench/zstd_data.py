@@ -3,7 +3,7 @@
 
 Usage: python3 bench/zstd_data.py OUT_DIR   (needs the zstd CLI; bench/zstd.sh calls it)
 
-For each case it writes OUT_DIR/<case>.bin: a sequence of [u32 LE length][zstd frame]
+For each case missing there it writes OUT_DIR/<case>.bin: a sequence of [u32 LE length][zstd frame]
 entries. Frames are compressed as streams (no content size, no checksum unless the case
 says so), the way Kafka producers write them.
 """
@@ -31,6 +31,7 @@ def record(rng, i):
 
 # case name, uncompressed bytes per frame, frames, zstd options
 CASES = [
+    ("16k-l3", 16 * 1024, 256, ["-3"]),
     ("64k-l3", 64 * 1024, 64, ["-3"]),
     ("256k-l3", 256 * 1024, 16, ["-3"]),
     ("1m-l1", 1024 * 1024, 4, ["-1"]),
@@ -44,9 +45,12 @@ CASES = [
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    rng = random.Random(2026)
     for name, frame_size, frames, options in CASES:
-        with open(os.path.join(out_dir, name + ".bin"), "wb") as f:
+        path = os.path.join(out_dir, name + ".bin")
+        if os.path.exists(path):
+            continue
+        rng = random.Random(name)
+        with open(path, "wb") as f:
             i = 0
             for _ in range(frames):
                 parts = []

@@ -19,7 +19,7 @@ import { zstdDecompress } from "../protocol/compression/zstd_decompress.ts";
 const CASES =
   (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.ZSTD_CASES
     ?.split(",") ??
-    ["64k-l3", "256k-l3", "1m-l1", "1m-l3", "1m-l19", "1m-l3-checksum", "16m-l3"];
+    ["16k-l3", "64k-l3", "256k-l3", "1m-l1", "1m-l3", "1m-l19", "1m-l3-checksum", "16m-l3"];
 const ROUNDS = 15;
 const LIMIT = 64 << 20;
 
