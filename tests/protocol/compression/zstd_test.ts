@@ -98,6 +98,20 @@ test("zstdDecompress() decodes compressed blocks of literals only (raw and RLE)"
   rejects(() => zstdDecompress(withExtra, MiB), "malformed");
 });
 
+test("zstdDecompress() carries no Huffman or FSE table from an earlier frame or call", () => {
+  // Treeless literals (one stream, 1 literal, 1 byte) in a frame's first block.
+  const treeless = new Uint8Array([...streamHeader(0), (5 << 3) | 5, 0, 0, 0x13, 0x40, 0, 0x80, 0]);
+  // Repeat mode for all three sequence tables in a frame's first block.
+  const repeat = new Uint8Array([...streamHeader(0), (4 << 3) | 5, 0, 0, 0, 1, 0xfc, 0x80]);
+  const warm = readVector("json1k-19.zst");
+  for (const [frame, what] of [[treeless, /treeless/], [repeat, /repeat mode/]] as const) {
+    zstdDecompress(warm, MiB);
+    assert.match(rejects(() => zstdDecompress(frame, MiB), "malformed").message, what);
+    const both = concatBytes([warm, frame]);
+    assert.match(rejects(() => zstdDecompress(both, MiB), "malformed").message, what);
+  }
+});
+
 test("zstdDecompress() concatenates frames and skips skippable frames", () => {
   const a = readVector("json1k-3.zst");
   const b = readVector("one-nosize.zst");
