@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { compress as wasmZstdCompress, init as initWasmZstd } from "@bokuweb/zstd-wasm";
 import fc from "fast-check";
 import { decompress as fzstdDecompress } from "fzstd";
 import { test } from "../../harness.ts";
@@ -10,6 +11,9 @@ import { zstdDecompress } from "../../../protocol/compression/zstd_decompress.ts
 import { readVector, sha256Hex, VECTORS } from "./zstd_vectors.ts";
 
 const MiB = 1 << 20;
+
+// The reference library compiled to wasm (a dev dependency), to make frames of generated data.
+await initWasmZstd();
 const ascii = (s: string) => new TextEncoder().encode(s);
 
 /** Runs `fn`, which must throw a CompressionError of `failure`; returns it. */
@@ -317,5 +321,56 @@ test("zstdDecompress(): any limit either returns everything or refuses with size
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+/** Compressible data of up to a few hundred KiB: words, runs, random bytes and repeats. */
+const generatedData = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom("offset", "partition", '{"key":', "value", " ", "\n", "kafka-wire").map(
+        (w): [number, number, number] => [0, w.length, w.charCodeAt(0)],
+      ),
+      fc.tuple(fc.constant(1), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 255 })),
+      fc.tuple(fc.constant(2), fc.integer({ min: 1, max: 500 }), fc.nat()),
+      fc.tuple(fc.constant(3), fc.integer({ min: 3, max: 2000 }), fc.nat()),
+    ),
+    { maxLength: 300 },
+  )
+  .map((parts) => {
+    const out: number[] = [];
+    for (const [kind, n, x] of parts) {
+      if (kind === 0) {
+        for (let i = 0; i < n; i++) out.push((x + i * 7) & 0x7f);
+      } else if (kind === 1) {
+        for (let i = 0; i < n; i++) out.push(x);
+      } else if (kind === 2) {
+        let seed = x;
+        for (let i = 0; i < n; i++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          out.push(seed >>> 24);
+        }
+      } else if (out.length > 0) {
+        const from = x % out.length;
+        for (let i = 0; i < n; i++) out.push(out[from + (i % (out.length - from))]);
+      }
+    }
+    return new Uint8Array(out);
+  });
+
+test("zstdDecompress() round-trips generated data through the reference encoder at any level", () => {
+  fc.assert(
+    fc.property(
+      generatedData,
+      fc.constantFrom(-5, 1, 2, 3, 5, 9, 12, 16, 19),
+      (data, level) => {
+        // The highest levels are slow to compress; they get the smaller inputs.
+        if (level > 12 && data.length > 64 * 1024) return;
+        const frame = wasmZstdCompress(data, level);
+        assertSameBytes(zstdDecompress(frame, data.length), data, `level ${level}`);
+        assertSameBytes(fzstdDecompress(frame), data, `fzstd, level ${level}`);
+      },
+    ),
+    { numRuns: 150 },
   );
 });
