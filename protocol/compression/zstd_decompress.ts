@@ -53,6 +53,8 @@ class Decoder {
   readonly literals = new Literals();
   readonly sequences = new SequenceState();
   readonly padded = new Uint8Array(MAX_BLOCK + PADDING);
+  /** Where frames of unknown size that fit one block are decoded before an exact copy. */
+  readonly small = new Uint8Array(MAX_BLOCK);
   /** Set by the scan: whether every frame declares its content size. */
   exact = false;
 }
@@ -183,7 +185,7 @@ function sizeLimit(limit: number, what: string): CompressionError {
  *
  * @param src The compressed bytes.
  * @param maxOutputBytes The most bytes the output may have; the decoder never allocates more.
- * @returns The decompressed bytes (a view of a buffer that may be slightly larger).
+ * @returns The decompressed bytes (a view of a buffer that may be larger by less than a block).
  * @throws {CompressionError} `truncated` when the data ends early, `malformed` for a bad magic
  *   number, corrupt tables or streams, or a back-reference before the frame, `checksum` when
  *   a content checksum does not match, `size-limit` when the output would pass
@@ -200,9 +202,13 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
     throw sizeLimit(limit, `the frames declare ${bound} bytes,`);
   }
   const capacity = Math.min(bound, limit);
+  // A frame of unknown size bounded by a single block (128 KiB) usually holds much less: it
+  // is decoded into a reused buffer and copied out at its size, which costs less than
+  // allocating (and zeroing) the whole bound every call.
+  const small = !d.exact && capacity <= MAX_BLOCK;
   let out: Uint8Array;
   try {
-    out = new Uint8Array(capacity);
+    out = small ? d.small.subarray(0, capacity) : new Uint8Array(capacity);
   } catch (cause) {
     throw new CompressionError("zstd", "size-limit", `cannot allocate ${capacity} bytes`, {
       cause,
@@ -210,6 +216,7 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
   }
   try {
     const end = decodeFrames(src, d, out, limit);
+    if (small) return out.slice(0, end);
     return end === out.length ? out : out.subarray(0, end);
   } finally {
     // Raw literals are views of `src`: let it go.

@@ -116,6 +116,18 @@ test("zstdDecompress() carries no Huffman or FSE table from an earlier frame or 
   }
 });
 
+test("zstdDecompress() results never share memory with later calls", () => {
+  // Frames of unknown size under one block are decoded in a reused buffer: results are copies.
+  const small = readVector("json1k-3-nocheck-nosize.zst");
+  const first = zstdDecompress(small, MiB);
+  const expected = first.slice();
+  const second = zstdDecompress(small, MiB);
+  second.fill(0);
+  zstdDecompress(readVector("one-nosize.zst"), MiB);
+  assertSameBytes(first, expected, "first result");
+  assert.notEqual(first.buffer, second.buffer);
+});
+
 test("zstdDecompress() concatenates frames and skips skippable frames", () => {
   const a = readVector("json1k-3.zst");
   const b = readVector("one-nosize.zst");
