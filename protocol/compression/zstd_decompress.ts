@@ -172,6 +172,10 @@ function scan(src: Uint8Array, d: Decoder): number {
   return bound;
 }
 
+function overDeclared(header: FrameHeader): CompressionError {
+  return malformed(`a frame decompresses to more than the ${header.contentSize} bytes it declares`);
+}
+
 function sizeLimit(limit: number, what: string): CompressionError {
   return new CompressionError(
     "zstd",
@@ -241,6 +245,7 @@ function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: numbe
     pos += header.size;
     const frameStart = op;
     const { blockMax } = header;
+    const frameEnd = header.contentSize >= 0 ? frameStart + header.contentSize : Infinity;
     d.sequences.reset();
     d.literals.huffman.maxBits = 0;
     for (;;) {
@@ -249,11 +254,13 @@ function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: numbe
       const size = bh >>> 3;
       pos += 3;
       if (type === 0) {
+        if (op + size > frameEnd) throw overDeclared(header);
         if (op + size > capacity) throw sizeLimit(limit, "the data decompresses to");
         out.set(src.subarray(pos, pos + size), op);
         op += size;
         pos += size;
       } else if (type === 1) {
+        if (op + size > frameEnd) throw overDeclared(header);
         if (op + size > capacity) throw sizeLimit(limit, "the data decompresses to");
         out.fill(src[pos], op, op + size);
         op += size;
@@ -268,7 +275,7 @@ function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: numbe
           d.padded.fill(0, size, size + PADDING);
           blk = d.padded;
         }
-        const blockEnd = Math.min(capacity, op + blockMax);
+        const blockEnd = Math.min(capacity, op + blockMax, frameEnd);
         const literalsSize = decodeLiterals(blk, size, d.literals);
         const end = decodeSequences(
           blk,
@@ -283,10 +290,13 @@ function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: numbe
           blockEnd,
         );
         if (end < 0) {
-          if (blockEnd === capacity && capacity === limit) {
-            throw sizeLimit(limit, "the data decompresses to");
+          // Whichever end was nearest was passed. The capacity is only nearer than a block's
+          // maximum when the limit made it so.
+          if (blockEnd === frameEnd) throw overDeclared(header);
+          if (blockEnd === op + blockMax) {
+            throw malformed(`a block decompresses to more than the frame's ${blockMax} bytes`);
           }
-          throw malformed(`a block decompresses to more than the frame's ${blockMax} bytes`);
+          throw sizeLimit(limit, "the data decompresses to");
         }
         op = end;
         pos += size;

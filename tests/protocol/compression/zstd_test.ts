@@ -176,8 +176,14 @@ test("zstdDecompress() checks the declared content size", () => {
   const frame = readVector("json1k-3.zst").slice();
   assert.equal(frame[4] & 0xe0, 0x60);
   assert.equal(frame[5] | (frame[6] << 8), 1024 - 256);
-  frame[5] -= 1;
-  rejects(() => zstdDecompress(frame, MiB), "malformed");
+  const shorter = frame.slice();
+  shorter[5] = 0xff; // 1023 - 256 = 0x02ff
+  shorter[6] = 0x02;
+  assert.match(rejects(() => zstdDecompress(shorter, MiB), "malformed").message, /1023 bytes/);
+  frame[5] -= 1; // 0x03ff + 256 = 1279
+  assert.match(rejects(() => zstdDecompress(frame, MiB), "malformed").message, /declares 1279/);
+  // With the limit at the declared size: still malformed, not over the limit.
+  assert.match(rejects(() => zstdDecompress(shorter, 1023), "malformed").message, /declares/);
 });
 
 test("zstdDecompress() stops at maxOutputBytes, with or without a declared size", () => {
