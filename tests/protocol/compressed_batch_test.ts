@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { compress as wasmZstdCompress, init as initWasmZstd } from "@bokuweb/zstd-wasm";
 import fc from "fast-check";
 import { DecodeError } from "../../framing/errors.ts";
 import { type Codec, Codecs, CompressionError } from "../../protocol/compression/codec.ts";
@@ -16,7 +15,6 @@ import { defaultCodecs } from "../../protocol/compression/defaults.ts";
 import { gzipCodec } from "../../protocol/compression/gzip.ts";
 import { lz4Codec } from "../../protocol/compression/lz4.ts";
 import { snappyCodec } from "../../protocol/compression/snappy.ts";
-import { zstdCodec } from "../../protocol/compression/zstd.ts";
 import { crc32c } from "../../protocol/crc32c.ts";
 import {
   CorruptRecordBatchError,
@@ -31,11 +29,11 @@ import {
   UnsupportedCompressionError,
 } from "../../protocol/record_batch.ts";
 import { ConfigError } from "../../transport/errors.ts";
+import { wasmZstd } from "../fixtures/wasm_zstd.ts";
 import { test } from "../harness.ts";
 
-await initWasmZstd();
 /** zstd with an encoder plugged in: the reference library compiled to wasm, from npm. */
-const zstd = zstdCodec({ compress: (data) => wasmZstdCompress(data, 3) });
+const zstd = wasmZstd;
 const codecs = defaultCodecs.with(zstd);
 
 const CODECS: readonly Codec[] = [
