@@ -64,6 +64,20 @@ export * from "./protocol/fetch.ts";
 export * from "./protocol/record_batch.ts";
 export { crc32c } from "./protocol/crc32c.ts";
 
+// Compression codecs of record batches, passed per call in a Codecs set.
+export * from "./protocol/compression/codec.ts";
+export { defaultCodecs } from "./protocol/compression/defaults.ts";
+export { type GzipCodec, gzipCodec } from "./protocol/compression/gzip.ts";
+export {
+  type SnappyCodec,
+  snappyCodec,
+  type SnappyOptions,
+} from "./protocol/compression/snappy.ts";
+export { type Lz4Codec, lz4Codec } from "./protocol/compression/lz4.ts";
+export { type ZstdCodec, zstdCodec, type ZstdOptions } from "./protocol/compression/zstd.ts";
+export { zstdDecompress } from "./protocol/compression/zstd_decompress.ts";
+export { xxhash32 } from "./protocol/compression/xxhash32.ts";
+
 // SASL mechanisms.
 export * from "./sasl/mod.ts";
 

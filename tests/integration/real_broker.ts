@@ -191,11 +191,21 @@ export function sleep(ms: number): Promise<void> {
  *
  * @param conn A connection to any listener.
  * @param name The topic name.
+ * @param configs Topic configs, e.g. `{ "compression.type": "lz4" }`; none by default.
  * @returns The topic as Metadata describes it (with its id).
  */
-export async function createTopic(conn: BrokerConnection, name: string): Promise<MetadataTopic> {
+export async function createTopic(
+  conn: BrokerConnection,
+  name: string,
+  configs: Record<string, string> = {},
+): Promise<MetadataTopic> {
   const created = await conn.send(CreateTopics, {
-    topics: [{ name, numPartitions: 1, replicationFactor: 1 }],
+    topics: [{
+      name,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configs: Object.entries(configs).map(([key, value]) => ({ name: key, value })),
+    }],
     timeoutMs: 15_000,
   });
   const result = created.topics[0];

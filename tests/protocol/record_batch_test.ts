@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { Codecs } from "../../protocol/compression/codec.ts";
 import kafkajsBatch from "kafkajs/src/protocol/recordBatch/v0/index.js";
 import kafkajsRecord from "kafkajs/src/protocol/recordBatch/record/v0/index.js";
 import { test } from "../harness.ts";
@@ -142,12 +143,12 @@ test("RecordBatch decoding detects a CRC mismatch", () => {
   }
 });
 
-test("RecordBatch decoding names the codec of a compressed batch", () => {
+test("RecordBatch decoding names the codec the Codecs passed lack", () => {
   const bytes = encodeRecordBatch({ timestamp: T0, records });
   const codecs = ["gzip", "snappy", "lz4", "zstd", "unknown(5)"];
   codecs.forEach((codec, i) => {
     assert.throws(
-      () => decodeRecordBatches(withAttributes(bytes, i + 1)),
+      () => decodeRecordBatches(withAttributes(bytes, i + 1), { codecs: new Codecs([]) }),
       (e) => e instanceof UnsupportedCompressionError && e.codec === codec,
     );
   });
@@ -198,12 +199,38 @@ test("RecordBatch decoding rejects old message formats and impossible lengths", 
   );
 });
 
-test("encodeRecordBatch() refuses empty batches and records without a timestamp", () => {
+test("encodeRecordBatch() refuses empty batches", () => {
   assert.throws(() => encodeRecordBatch({ timestamp: T0, records: [] }), ConfigError);
+});
+
+test("encodeRecordBatch() gives records without a timestamp the clock's time, read once", () => {
+  let reads = 0;
+  const now = () => {
+    reads++;
+    return T0 + 500;
+  };
+  const bytes = encodeRecordBatch({
+    records: [{ value: null, timestamp: T0 }, { value: null }, { value: null }],
+  }, { now });
+  assert.equal(reads, 1);
+  assert.deepEqual(decodeRecordBatch(bytes).records.map((r) => r.timestamp), [
+    T0,
+    T0 + 500,
+    T0 + 500,
+  ]);
+  // With every record timed, or a batch default, the clock is not read.
+  encodeRecordBatch({ records: [{ value: null, timestamp: T0 }] }, { now });
+  encodeRecordBatch({ timestamp: T0, records: [{ value: null }] }, { now });
+  assert.equal(reads, 1);
   assert.throws(
-    () => encodeRecordBatch({ records: [{ value: null, timestamp: T0 }, { value: null }] }),
-    (e) => e instanceof ConfigError && /Record 1 has no timestamp/.test(e.message),
+    () => encodeRecordBatch({ records: [{ value: null }] }, { now: () => 1.5 }),
+    (e) => e instanceof ConfigError && /clock's time/.test(e.message),
   );
+  // Without a clock, Date.now.
+  const before = Date.now();
+  const ts = decodeRecordBatch(encodeRecordBatch({ records: [{ value: null }] })).records[0]
+    .timestamp;
+  assert.ok(ts >= before && ts <= Date.now());
 });
 
 const headerArb = fc.record({

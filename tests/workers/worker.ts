@@ -13,6 +13,9 @@
  * `GET /dial?host=H&port=P` (optional `tls=1`, `serverName=N`) dials with the connector itself,
  * sends ApiVersions v0 and reads one chunk: {@link DialReport}.
  *
+ * `GET /codecs` round-trips a record batch through every codec written here (gzip through
+ * workerd's `CompressionStream`, snappy, lz4) and decodes a zstd batch: {@link CodecReport}.
+ *
  * `GET /reuse?step=1|2&host=H&port=P` keeps one connection in a module-level variable across two
  * requests, which Workers do not allow: step 2 reports how the adapter explains that.
  *
@@ -22,12 +25,19 @@
 import { connect } from "cloudflare:sockets";
 import {
   BrokerConnection,
+  crc32c,
+  decodeRecordBatchAsync,
+  encodeRecordBatch,
+  encodeRecordBatchAsync,
+  gzipCodec,
   type KafkaTransportError,
+  lz4Codec,
   Metadata,
   plain,
   type SaslMechanism,
   scramSha256,
   scramSha512,
+  snappyCodec,
   type TlsOptions,
 } from "../../mod.ts";
 import { workersConnector } from "../../transport/workers.ts";
@@ -169,6 +179,64 @@ async function dial(params: URLSearchParams): Promise<DialReport> {
   }
 }
 
+/** What `/codecs` answers: per codec, whether the records came back, or the error. */
+export interface CodecReport {
+  /** Codec name to "ok" or the error's name and message. */
+  results: Record<string, string>;
+}
+
+async function codecs(): Promise<CodecReport> {
+  const enc = new TextEncoder();
+  const records = Array.from({ length: 50 }, (_, i) => ({
+    key: enc.encode(`key-${i}`),
+    value: enc.encode(JSON.stringify({ i, text: "workerd ".repeat(20) })),
+  }));
+  const want = JSON.stringify(records.map((r) => [...r.value]));
+  const results: Record<string, string> = {};
+  for (const codec of [gzipCodec(), snappyCodec(), lz4Codec()]) {
+    try {
+      const bytes = await encodeRecordBatchAsync({ records }, { compression: codec });
+      const batch = await decodeRecordBatchAsync(bytes);
+      const got = JSON.stringify(batch.records.map((r) => [...(r.value ?? [])]));
+      results[codec.name] = got === want ? "ok" : "records differ";
+    } catch (error) {
+      results[codec.name] = `${(error as Error).name}: ${(error as Error).message}`;
+    }
+  }
+  try {
+    const batch = await decodeRecordBatchAsync(zstdBatch("hi"));
+    const value = new TextDecoder().decode(batch.records[0].value ?? new Uint8Array());
+    results.zstd = value === "hi" ? "ok" : `records differ: ${value}`;
+  } catch (error) {
+    results.zstd = `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  return { results };
+}
+
+/**
+ * A zstd batch of one record: its records section as one zstd frame with a raw block (the
+ * format allows uncompressed blocks), so that no zstd encoder is needed in the Worker.
+ */
+function zstdBatch(value: string): Uint8Array {
+  const plain = encodeRecordBatch({
+    records: [{ value: new TextEncoder().encode(value) }],
+    timestamp: 0,
+  });
+  const inner = plain.subarray(61);
+  const n = inner.length;
+  // Magic, header (single segment, one-byte content size), block header (last, raw, size n).
+  const frame = [0x28, 0xb5, 0x2f, 0xfd, 0x20, n, ((n << 3) | 1) & 0xff, (n >> 5) & 0xff, n >> 13];
+  const out = new Uint8Array(61 + frame.length + n);
+  out.set(plain.subarray(0, 61));
+  out.set(frame, 61);
+  out.set(inner, 61 + frame.length);
+  const view = new DataView(out.buffer);
+  view.setInt32(8, out.length - 12);
+  view.setInt16(21, 4);
+  view.setUint32(17, crc32c(out, 21, out.length));
+  return out;
+}
+
 let kept: { broker: BrokerConnection; states: string[] } | undefined;
 
 export default {
@@ -181,6 +249,7 @@ export default {
       return Response.json(await metadata(broker, states));
     }
     if (url.pathname === "/dial") return Response.json(await dial(params));
+    if (url.pathname === "/codecs") return Response.json(await codecs());
     if (url.pathname === "/reuse") {
       if (params.get("step") === "1") {
         await kept?.broker.close({ graceful: false });

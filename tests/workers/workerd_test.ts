@@ -28,7 +28,7 @@ import { testCerts } from "../fixtures/certs.ts";
 import type { KafkaEnv } from "../integration/fixture.ts";
 import { withKafka } from "../integration/real_broker.ts";
 import { runtime, test } from "../harness.ts";
-import type { DialReport, KafkaReport } from "./worker.ts";
+import type { CodecReport, DialReport, KafkaReport } from "./worker.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** workerd's compatibility date for the test Worker: fixed, so that runs are reproducible. */
@@ -330,6 +330,16 @@ test(
     assert.equal(reused.ok, false, describe(reused));
     assert.equal(reused.error?.name, "ConfigError", describe(reused));
     assert.match(reused.error!.message, /belongs to the request/);
+  },
+  { timeoutMs: 60_000 },
+);
+
+test(
+  `[${runtime}] workerd: compressed record batches (gzip, snappy, lz4, zstd) in a Worker`,
+  async () => {
+    await using workerd = await Workerd.start();
+    const report = await workerd.get<CodecReport>("/codecs", {});
+    assert.deepEqual(report.results, { gzip: "ok", snappy: "ok", lz4: "ok", zstd: "ok" });
   },
   { timeoutMs: 60_000 },
 );
