@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { compress as wasmZstdCompress, init as initWasmZstd } from "@bokuweb/zstd-wasm";
+import { compress as wasmZstdCompress } from "@bokuweb/zstd-wasm";
 import fc from "fast-check";
 import { decompress as fzstdDecompress } from "fzstd";
 import { test } from "../../harness.ts";
 import { assertSameBytes, concatBytes } from "../../fixtures/bytes.ts";
+import "../../fixtures/wasm_zstd.ts";
 import { CompressionError } from "../../../protocol/compression/errors.ts";
 import { ConfigError } from "../../../transport/errors.ts";
 import { xxhash64Hex, xxhash64Low32 } from "../../../protocol/compression/xxhash64.ts";
@@ -12,8 +13,8 @@ import { readVector, sha256Hex, VECTORS } from "./zstd_vectors.ts";
 
 const MiB = 1 << 20;
 
-// The reference library compiled to wasm (a dev dependency), to make frames of generated data.
-await initWasmZstd();
+// The reference library compiled to wasm (a dev dependency) makes frames of generated data; the
+// fixture instantiates it, once per process.
 const ascii = (s: string) => new TextEncoder().encode(s);
 
 /** Runs `fn`, which must throw a CompressionError of `failure`; returns it. */
