@@ -9,7 +9,8 @@
  *   deno run -A bench/codecs.ts
  *   bun bench/codecs.ts
  *   node bench/codecs.ts        (Node 24, which strips the types)
- * Prints a Markdown table; `ROUNDS` (default 5) and `MS_PER_ROUND` (default 150) tune it.
+ * Prints a Markdown table; `ROUNDS` (default 5), `MS_PER_ROUND` (default 150) and `WARMUP_MS`
+ * (default 500) tune it.
  * The figure is the median round.
  *
  * @module
@@ -29,6 +30,8 @@ import { zstdDecompress } from "../protocol/compression/zstd_decompress.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const MS_PER_ROUND = Number(process.env.MS_PER_ROUND ?? 150);
+/** CPU ms each function runs before measuring: JavaScriptCore's top tier needs about this. */
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 500);
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -95,7 +98,7 @@ async function measure(bytes: number, fns: (() => unknown)[]): Promise<number[]>
   // Warm up, so the JIT has compiled the hot loops.
   for (const fn of fns) {
     const warm = cpuMs();
-    while (cpuMs() - warm < MS_PER_ROUND) await fn();
+    while (cpuMs() - warm < WARMUP_MS) await fn();
   }
   const rates: number[][] = fns.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {

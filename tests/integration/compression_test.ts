@@ -12,14 +12,12 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import process from "node:process";
-import { compress as wasmZstdCompress, init as initWasmZstd } from "@bokuweb/zstd-wasm";
 import type { BrokerConnection } from "../../broker/connection.ts";
 import { type Codec, codecNameOf } from "../../protocol/compression/codec.ts";
 import { defaultCodecs } from "../../protocol/compression/defaults.ts";
 import { gzipCodec } from "../../protocol/compression/gzip.ts";
 import { lz4Codec } from "../../protocol/compression/lz4.ts";
 import { snappyCodec } from "../../protocol/compression/snappy.ts";
-import { zstdCodec } from "../../protocol/compression/zstd.ts";
 import { Fetch } from "../../protocol/fetch.ts";
 import { Produce } from "../../protocol/produce.ts";
 import {
@@ -30,6 +28,7 @@ import {
   type RecordBatch,
   type RecordInput,
 } from "../../protocol/record_batch.ts";
+import { wasmZstd } from "../fixtures/wasm_zstd.ts";
 import { test } from "../harness.ts";
 import type { KafkaEnv } from "./fixture.ts";
 import {
@@ -41,8 +40,7 @@ import {
   withKafka,
 } from "./real_broker.ts";
 
-await initWasmZstd();
-const zstd = zstdCodec({ compress: (data) => wasmZstdCompress(data, 3) });
+const zstd = wasmZstd;
 const codecs = defaultCodecs.with(zstd);
 
 const BATCHES = 3;
