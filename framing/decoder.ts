@@ -172,15 +172,19 @@ export class FrameDecoder {
     const n = chunk.length;
     if (n === 0) return;
     this.#buffered += n;
-    if (this.#asm !== null && this.#asmLen < this.#asmSize) {
+    let asm = this.#asm;
+    if (asm !== null && this.#asmLen < this.#asmSize) {
       // While a frame is assembled the queue is empty, so these bytes come next in order.
-      const need = this.#asmSize - this.#asmLen;
+      const filled = this.#asmLen;
+      const need = this.#asmSize - filled;
+      const take = n <= need ? n : need;
+      if (filled + take > asm.length) asm = this.#grow(filled + take);
       if (n <= need) {
-        this.#grow(this.#asmLen + n).set(chunk, this.#asmLen);
-        this.#asmLen += n;
+        asm.set(chunk, filled);
+        this.#asmLen = filled + n;
         return;
       }
-      this.#grow(this.#asmSize).set(chunk.subarray(0, need), this.#asmLen);
+      asm.set(chunk.subarray(0, need), filled);
       this.#asmLen = this.#asmSize;
       this.#chunks.push(chunk);
       this.#pos = need;
@@ -294,14 +298,13 @@ export class FrameDecoder {
   }
 
   /**
-   * Makes the buffer of the frame being assembled hold at least `needed` bytes.
+   * Replaces the buffer of the frame being assembled by a larger one holding its bytes.
    *
-   * @param needed The capacity required, at most the frame's size.
+   * @param needed The capacity required: more than the buffer has, at most the frame's size.
    * @returns The buffer to write into.
    */
   #grow(needed: number): Uint8Array {
     const asm = this.#asm!;
-    if (needed <= asm.length) return asm;
     const grown = new Uint8Array(FrameDecoder.#capacity(this.#asmSize, needed, asm.length));
     grown.set(asm.subarray(0, this.#asmLen));
     this.#asm = grown;
