@@ -33,11 +33,12 @@ const EMPTY = new Uint8Array(0);
 const FIRST_ALLOCATION = 64 * 1024;
 
 /**
- * Once this fraction of a spanning frame (1/16) has arrived, its buffer is allocated at the
- * frame's full size: one regrowth at most for frames up to 1 MiB, and never more than 16 times
- * the bytes received held for a frame.
+ * Once this fraction of a spanning frame (1/32) has arrived, its buffer is allocated at the
+ * frame's full size: a 1 MiB frame read in chunks of 32 KiB or more gets its exact buffer at
+ * once, as before the buffer could grow, and a peer gets at most 32 times the bytes it sent
+ * held for a frame.
  */
-const EXACT_AFTER_SHIFT = 4;
+const EXACT_AFTER_SHIFT = 5;
 
 /** The size prefix an HTTP response starts with: ASCII "HTTP". */
 const HTTP = 0x48545450;
@@ -64,8 +65,8 @@ function foreignProtocol(size: number): ForeignProtocol | null {
  * frame lying inside one chunk comes back as a view of that chunk; a frame spanning chunks is
  * copied as chunks arrive into a buffer that ends up exactly its size. That buffer starts at
  * what has arrived (at least 64 KiB, at most the frame), doubles as more arrives, and takes the
- * frame's full size once 1/16 of the frame is in: a peer that announces a huge frame and sends
- * little of it pins at most 64 KiB or 16 times what it sent, not what it announced. After
+ * frame's full size once 1/32 of the frame is in: a peer that announces a huge frame and sends
+ * little of it pins at most 64 KiB or 32 times what it sent, not what it announced. After
  * `next()` returns `null` the decoder holds no chunk: every byte of an unfinished frame has
  * been moved into the size accumulator or that buffer.
  *
@@ -171,15 +172,19 @@ export class FrameDecoder {
     const n = chunk.length;
     if (n === 0) return;
     this.#buffered += n;
-    if (this.#asm !== null && this.#asmLen < this.#asmSize) {
+    let asm = this.#asm;
+    if (asm !== null && this.#asmLen < this.#asmSize) {
       // While a frame is assembled the queue is empty, so these bytes come next in order.
-      const need = this.#asmSize - this.#asmLen;
+      const filled = this.#asmLen;
+      const need = this.#asmSize - filled;
+      const take = n <= need ? n : need;
+      if (filled + take > asm.length) asm = this.#grow(filled + take);
       if (n <= need) {
-        this.#grow(this.#asmLen + n).set(chunk, this.#asmLen);
-        this.#asmLen += n;
+        asm.set(chunk, filled);
+        this.#asmLen = filled + n;
         return;
       }
-      this.#grow(this.#asmSize).set(chunk.subarray(0, need), this.#asmLen);
+      asm.set(chunk.subarray(0, need), filled);
       this.#asmLen = this.#asmSize;
       this.#chunks.push(chunk);
       this.#pos = need;
@@ -280,7 +285,7 @@ export class FrameDecoder {
 
   /**
    * The buffer size for a frame of `size` bytes of which `needed` must fit now: the full size
-   * once 1/16 of the frame is needed, otherwise `needed` rounded up by doubling `current`.
+   * once 1/32 of the frame is needed, otherwise `needed` rounded up by doubling `current`.
    *
    * @param size The frame's body size.
    * @param needed Bytes that must fit.
@@ -293,14 +298,13 @@ export class FrameDecoder {
   }
 
   /**
-   * Makes the buffer of the frame being assembled hold at least `needed` bytes.
+   * Replaces the buffer of the frame being assembled by a larger one holding its bytes.
    *
-   * @param needed The capacity required, at most the frame's size.
+   * @param needed The capacity required: more than the buffer has, at most the frame's size.
    * @returns The buffer to write into.
    */
   #grow(needed: number): Uint8Array {
     const asm = this.#asm!;
-    if (needed <= asm.length) return asm;
     const grown = new Uint8Array(FrameDecoder.#capacity(this.#asmSize, needed, asm.length));
     grown.set(asm.subarray(0, this.#asmLen));
     this.#asm = grown;
