@@ -51,8 +51,9 @@ run() {
   shift
   local events="$logs/$label.events"
   local command="$*"
+  [ ${#command} -gt 200 ] && command="${command:0:200} ..."
   : >"$events"
-  echo "== $label: ${command:0:200}${command:200:1:+ ...}"
+  echo "== $label: $command"
   KW_TEST_EVENTS=$events timeout --kill-after=15 "$RUN_TIMEOUT_S" "$@" 2>&1 | tee "$logs/$label.log"
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
