@@ -63,8 +63,9 @@ run() {
   shift
   local events="$logs/$label.events"
   local command="$*"
+  [ ${#command} -gt 200 ] && command="${command:0:200} ..."
   : >"$events"
-  echo "== $label: ${command:0:200}${command:200:1:+ ...}"
+  echo "== $label: $command"
   KW_TEST_EVENTS=$events timeout --kill-after=15 "$RUN_TIMEOUT_S" "$@" 2>&1 | tee "$logs/$label.log"
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -77,7 +78,7 @@ run() {
     else
       local last
       last=$(awk -F'\t' '$1 == "end" { t = $3 } END { print t }' "$events")
-      echo "$label: no test was running (a file's top level or the runner itself did not finish; last test to end: \"${last:-none}\")" | tee -a "$logs/hangs"
+      echo "$label: no test was running: a file's top level, or a process kept alive after its tests (an open socket or timer), did not finish; the last test to end was \"${last:-none}\"" | tee -a "$logs/hangs"
     fi
   fi
 }
@@ -177,11 +178,9 @@ echo
 [ -s "$logs/hangs" ] && cat "$logs/hangs"
 total_p=0 total_f=0 total_s=0
 for runtime in deno bun node; do
-  printf '%-5s %d passed, %d failed, %d skipped\n' "$runtime:" "${passed[$runtime]}" \
-    "${failed[$runtime]}" "${skipped[$runtime]}"
-  total_p=$((total_p + passed[$runtime]))
-  total_f=$((total_f + failed[$runtime]))
-  total_s=$((total_s + skipped[$runtime]))
+  p=${passed[$runtime]:-0} f=${failed[$runtime]:-0} s=${skipped[$runtime]:-0}
+  printf '%-5s %d passed, %d failed, %d skipped\n' "$runtime:" "$p" "$f" "$s"
+  total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
 done
 # One line per skipped suite and reason: "skipped: integration (REASON; 8 on deno, 8 on bun)".
 cat "$logs"/*.events | awk -F'\t' '$1 == "skip" {

@@ -67,7 +67,21 @@ const g = globalThis as any;
 /** The name of the runtime running the tests, for messages and runtime-specific fixtures. */
 export const runtime: Runtime = g.Bun ? "bun" : g.Deno ? "deno" : "node";
 
-const eventsFile = process.env.KW_TEST_EVENTS;
+/**
+ * The events file the runner asked for, if any. A Deno run without `--allow-env` cannot read the
+ * variable; it then writes no events, as tests that need no permissions may run that way.
+ *
+ * @returns The path, or `undefined`.
+ */
+function eventsFileFromEnv(): string | undefined {
+  try {
+    return process.env.KW_TEST_EVENTS || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const eventsFile = eventsFileFromEnv();
 
 /**
  * Appends one line to the `KW_TEST_EVENTS` file, when there is one. Synchronous, so that the
