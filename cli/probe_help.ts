@@ -63,5 +63,6 @@ export function probeHelp(command: string): string {
     `  ${ExitCode.AUTHENTICATION}  SASL failed, or the listener requires SASL and none was given`,
     `  ${ExitCode.TIMEOUT}  connection setup or a request timed out`,
     `  ${ExitCode.PROTOCOL}  the port is not a Kafka listener (e.g. HTTP), or sent non-Kafka bytes`,
+    `  ${ExitCode.ADVERTISED_UNREACHABLE}  the bootstrap answered, but a broker it lists is not reachable at its advertised address`,
   ].join("\n");
 }

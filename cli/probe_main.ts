@@ -29,6 +29,8 @@ export interface ProbeIo {
   readTextFile(path: string): Promise<string>;
   /** Time source; the system clock by default. */
   clock?: Clock;
+  /** The runtime's resolver (`denoResolve`, `bunResolve`), for the cluster view. */
+  resolve?: (host: string) => Promise<string[]>;
   /** How to run the probe here, for `--help` (e.g. "deno run -A cli/probe.ts"). */
   command: string;
   /**
@@ -85,6 +87,7 @@ export async function probeMain(
     listen: io.listen,
     readTextFile: io.readTextFile,
     clock: io.clock,
+    resolve: io.resolve,
     onEvent: (event) => {
       // In JSON mode stdout carries the document alone; warnings still reach the person.
       if (!json) io.stdout(renderEvent(event));

@@ -164,6 +164,8 @@ function failedReport(): ProbeReport {
       kind: "wrong-security-protocol",
       hint: "add --tls",
     },
+    clusterView: null,
+    clusterViewError: null,
   };
 }
 
