@@ -119,6 +119,8 @@ export async function probeCluster(
       brokers: [],
       unreachable: 0,
     };
+    // Later Metadata replies may name another controller (KRaft brokers name any live broker);
+    // the view shows the first answer's.
     // One at a time: the timings then say what each broker costs, not what they cost together.
     for (const b of brokers) {
       const address = text(b);
@@ -128,7 +130,7 @@ export async function probeCluster(
         address,
         mappedTo: to === undefined ? null : text(to),
         rack: b.rack,
-        controller: b.nodeId === cluster.controllerId,
+        controller: b.nodeId === view.controllerId,
         reachable: false,
         upMs: null,
         states: [],

@@ -5,9 +5,12 @@ import { CreateTopics } from "../../protocol/create_topics.ts";
 import { Metadata } from "../../protocol/metadata.ts";
 import { sleep } from "../cluster/traffic.ts";
 import { clusterScript, clusterTest, withCluster } from "./fixture.ts";
+import { probeMain } from "../../cli/probe_main.ts";
 import {
+  connector,
   createTopic,
   openCluster,
+  resolveHost,
   SteadyFetcher,
   SteadyProducer,
   uniqueTopic,
@@ -197,4 +200,35 @@ withCluster((env) => {
       await cluster.close();
     }
   });
+
+  clusterTest(
+    "the probe names the advertised listener that does not resolve (exit 8)",
+    async () => {
+      const out: string[] = [];
+      const outcome = await probeMain(
+        ["--bootstrap", env.mismatchBootstrap, "--count", "1", "--timeout-ms", "3000"],
+        {},
+        {
+          connector,
+          resolve: resolveHost,
+          readTextFile: () => Promise.reject(new Error("no files")),
+          command: "probe",
+          stdout: (line) => out.push(line),
+          stderr: (line) => out.push(line),
+        },
+      );
+      const text = out.join("\n");
+      assert.equal(outcome.exitCode, 8, text);
+      assert.ok(
+        text.includes(
+          `Hint: broker ${env.unresolvableNode} advertises ${env.unresolvableHost}:` +
+            `${
+              env.nodes[env.unresolvableNode - 1].mismatchPort
+            }, which does not resolve from here: ` +
+            "check advertised.listeners, or map it with --map-address",
+        ),
+        text,
+      );
+    },
+  );
 });
