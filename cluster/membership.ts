@@ -120,7 +120,10 @@ export class Membership {
       n.decommissioned === null
     );
     const up = brokerSelection(candidates, this.#o.random);
-    if (up.usable !== null) return up.usable;
+    if (up.usable !== null) {
+      this.lastUpAt = this.#o.clock.now();
+      return up.usable;
+    }
     if (
       this.#nodes.size > 0 && this.#o.clock.now() - this.lastUpAt >= this.#o.rebootstrapAfterMs
     ) {
