@@ -61,6 +61,7 @@ export {
   type FailureKind,
 } from "./hints.ts";
 export type { ApiRow } from "./api_table.ts";
+export type { BrokerReach, ClusterView, ClusterViewDeps } from "./probe_cluster.ts";
 
 /** Bun's globals the entry point uses, typed structurally (no Bun type package needed). */
 interface BunGlobals {
