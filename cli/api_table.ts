@@ -9,7 +9,9 @@ import type { VersionRange } from "../broker/errors.ts";
 import type { ApiSpec } from "../protocol/api.ts";
 import { apiName, ApiVersions, highestCommonVersion } from "../protocol/api_versions.ts";
 import { CreateTopics } from "../protocol/create_topics.ts";
+import { DeleteTopics } from "../protocol/delete_topics.ts";
 import { Fetch } from "../protocol/fetch.ts";
+import { ListOffsets } from "../protocol/list_offsets.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import { Produce } from "../protocol/produce.ts";
 import { SaslAuthenticate } from "../protocol/sasl_authenticate.ts";
@@ -27,6 +29,8 @@ export const IMPLEMENTED_APIS: ReadonlyMap<number, Codec> = new Map(
     CreateTopics,
     Produce,
     Fetch,
+    ListOffsets,
+    DeleteTopics,
   ] as Codec[])
     .map((c) => [c.key, c]),
 );

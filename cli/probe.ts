@@ -1,8 +1,9 @@
 /**
  * The broker probe command line: connects to a Kafka broker and shows, as it happens, each
  * state the connection passes through with its timing, then the broker's API table and
- * round-trip latency, or the typed error with a hint. Without `--bootstrap` it probes the
- * embedded test broker, started in-process on a loopback port.
+ * round-trip latency (and with `--produce-check TOPIC` a timed produce + fetch), or the typed
+ * error with a hint. Without `--bootstrap` it probes the embedded 3-node test cluster, started
+ * in-process on loopback ports, and runs the produce + fetch round trip on a scratch topic.
  *
  * Run it with `deno run -A cli/probe.ts [options]` or `bun cli/probe.ts [options]`; `--help`
  * lists the options, environment variables and exit codes. This file only supplies the
@@ -61,6 +62,7 @@ export {
   type FailureKind,
 } from "./hints.ts";
 export type { ApiRow } from "./api_table.ts";
+export type { ProduceCheck } from "./produce_check.ts";
 export type { BrokerReach, ClusterView, ClusterViewDeps } from "./probe_cluster.ts";
 
 /** Bun's globals the entry point uses, typed structurally (no Bun type package needed). */

@@ -35,7 +35,7 @@ export class UsageError extends ConfigError {
 
 /** Everything the probe was asked to do, after parsing and validation. */
 export interface ProbeOptions {
-  /** The broker to probe; `null` starts the embedded test broker instead. */
+  /** The broker to probe; `null` starts the embedded test cluster instead. */
   bootstrap: { host: string; port: number } | null;
   /** How many further bootstrap servers were listed (only the first is probed). */
   ignoredBootstrapServers: number;
@@ -73,6 +73,11 @@ export interface ProbeOptions {
   count: number;
   /** The API used for the round trips. */
   rttApi: RttApiName;
+  /**
+   * The topic for a produce + fetch round trip against a real broker (partition 0), or `null`
+   * for none. The embedded cluster always gets one, on a scratch topic of its own.
+   */
+  produceCheckTopic: string | null;
   /** Print one JSON document instead of human output. */
   json: boolean;
   /** Print the help and exit. */
@@ -116,6 +121,7 @@ interface Raw {
   requestTimeoutMs?: number;
   count?: number;
   rttApi?: string;
+  produceCheck?: string;
   json?: boolean;
   help?: boolean;
 }
@@ -139,7 +145,7 @@ const SPECS: readonly Spec[] = [
     key: "bootstrap",
     value: "HOST:PORT",
     help: "broker to probe (port defaults to 9092; of a list, the first is probed); " +
-      "none: start the embedded test broker",
+      "none: start the embedded test cluster",
   },
   {
     flag: "--map-address",
@@ -271,6 +277,15 @@ const SPECS: readonly Spec[] = [
     key: "rttApi",
     value: "API",
     help: `request used for the round trips: ${RTT_APIS.join(" | ")} (default ApiVersions)`,
+  },
+  {
+    flag: "--produce-check",
+    env: "KAFKA_PROBE_PRODUCE_CHECK",
+    kind: "string",
+    key: "produceCheck",
+    value: "TOPIC",
+    help: "also produce one record to partition 0 of TOPIC and fetch it back, timed (writes " +
+      "to a real broker only when given; the embedded cluster always does it on a scratch topic)",
   },
   {
     flag: "--json",
@@ -485,6 +500,7 @@ export function parseProbeOptions(
     requestTimeoutMs: raw.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     count: raw.count ?? DEFAULT_COUNT,
     rttApi: raw.rttApi === undefined ? "ApiVersions" : pick(raw.rttApi, RTT_APIS, "--rtt-api"),
+    produceCheckTopic: raw.produceCheck ?? null,
     json: raw.json ?? false,
     help: raw.help ?? false,
   };
@@ -499,9 +515,16 @@ export function parseProbeOptions(
   }
   if (o.bootstrap === null && o.tls) {
     throw new UsageError(
-      "TLS options need --bootstrap: the embedded test broker only speaks plaintext",
+      "TLS options need --bootstrap: the embedded test cluster only speaks plaintext",
     );
   }
+  if (o.produceCheckTopic !== null && o.bootstrap === null) {
+    throw new UsageError(
+      "--produce-check needs --bootstrap: the embedded cluster already runs a produce + fetch " +
+        "round trip on a scratch topic of its own",
+    );
+  }
+  if (o.produceCheckTopic === "") throw new UsageError("--produce-check needs a topic name");
   checkSasl(o);
   return o;
 }

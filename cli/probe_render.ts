@@ -88,7 +88,7 @@ export function renderEvent(event: ProbeEvent): string {
       const security = `${event.tls ? "TLS" : "plaintext"}, ${
         event.sasl === null ? "no SASL" : `SASL ${event.sasl}`
       }`;
-      return `Probing ${event.target} (${security})${event.embedded ? " [embedded broker]" : ""}`;
+      return `Probing ${event.target} (${security})${event.embedded ? " [embedded cluster]" : ""}`;
     }
     case "state": {
       const s = event.state;
@@ -107,6 +107,8 @@ export function renderEvent(event: ProbeEvent): string {
     }
     case "round-trips":
       return `Timing ${counted(event.count, `${event.api} round trip`)}...`;
+    case "produce-check":
+      return `Producing one record to ${event.topic} partition 0 and fetching it back...`;
   }
 }
 
@@ -183,6 +185,15 @@ export function renderReport(report: ProbeReport): string {
       "",
       `Round trips: ${l.count} x ${l.api}: min ${formatMs(l.minMs)}  p50 ${formatMs(l.p50Ms)}  ` +
         `p99 ${formatMs(l.p99Ms)}  max ${formatMs(l.maxMs)}  avg ${formatMs(l.avgMs)} ms`,
+    );
+  }
+  const pc = report.produceCheck;
+  if (pc !== null) {
+    lines.push(
+      "",
+      `Produce + Fetch: 1 record to ${pc.topic}[${pc.partition}] on node ${pc.leader} at offset ` +
+        `${pc.offset}, fetched back unchanged: produce ${formatMs(pc.produceMs)} ms, fetch ` +
+        `${formatMs(pc.fetchMs)} ms (${formatMs(pc.produceMs + pc.fetchMs)} ms together)`,
     );
   }
   if (report.clusterView !== null) lines.push("", ...renderClusterView(report.clusterView));

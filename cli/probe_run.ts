@@ -1,5 +1,5 @@
 /**
- * Drives one probe: starts the embedded test broker when no bootstrap is given, connects a
+ * Drives one probe: starts the embedded test cluster when no bootstrap is given, connects a
  * {@link BrokerConnection} while reporting each state change as it happens, reads the broker's
  * API table and cluster facts, times round trips, and explains a failure. Runtime-neutral: the
  * connector, listen function, file reader and clock are parameters.
@@ -15,7 +15,8 @@ import { kafkaErrorFor } from "../protocol/errors.ts";
 import { Metadata } from "../protocol/metadata.ts";
 import type { SaslMechanism } from "../sasl/mechanism.ts";
 import { oauthBearer, plain, scramSha256, scramSha512, unsecuredJwt } from "../sasl/mod.ts";
-import { MockBroker, type MockSaslOptions } from "../testing/mod.ts";
+import { MockCluster, type MockSaslOptions } from "../testing/mod.ts";
+import { type ProduceCheck, produceCheck } from "./produce_check.ts";
 import { type Clock, systemClock } from "../transport/clock.ts";
 import type { Connector, ListenFn, TlsOptions } from "../transport/conn.ts";
 import { asKafkaError, type KafkaTransportError } from "../transport/errors.ts";
@@ -111,7 +112,7 @@ export interface ProbeFailure {
 export interface ProbeReport {
   /** `host:port` probed. */
   target: string;
-  /** Whether it was the embedded test broker. */
+  /** Whether it was the embedded test cluster. */
   embedded: boolean;
   /** Whether TLS was used. */
   tls: boolean;
@@ -135,6 +136,8 @@ export interface ProbeReport {
   apis: ApiRow[];
   /** Round-trip latency; `null` when no round trip completed. */
   latency: LatencySummary | null;
+  /** The produce + fetch round trip; `null` when none ran (or it failed). */
+  produceCheck: ProduceCheck | null;
   /** The failure, or `null` on success. */
   error: ProbeFailure | null;
   /**
@@ -152,14 +155,15 @@ export type ProbeEvent =
   | { type: "start"; target: string; embedded: boolean; tls: boolean; sasl: string | null }
   | { type: "state"; state: StateRecord }
   | { type: "cluster"; cluster: ClusterInfo }
-  | { type: "round-trips"; api: string; count: number };
+  | { type: "round-trips"; api: string; count: number }
+  | { type: "produce-check"; topic: string };
 
 /** What the probe needs from its environment. */
 export interface ProbeDeps {
   /** Dials the broker (the runtime's connector, or a test broker's). */
   connector: Connector;
   /**
-   * Binds the embedded test broker to a real loopback port; without it the embedded broker is
+   * Binds the embedded test cluster to real loopback ports; without it the embedded cluster is
    * reached through its in-memory connector.
    */
   listen?: ListenFn;
@@ -185,8 +189,17 @@ export interface ProbeDeps {
 /** Lifetime of the unsecured JWT built for OAUTHBEARER without a token. */
 const DEV_JWT_LIFETIME_MS = 3_600_000;
 
-/** Topics of the embedded broker, so that Metadata has something to show. */
-const EMBEDDED_TOPICS = [{ name: "probe-demo", partitions: 3 }];
+/** The scratch topic of the embedded cluster's produce + fetch round trip. */
+const SCRATCH_TOPIC = "probe-scratch";
+
+/** Topics of the embedded cluster: one for Metadata to show, one to write to. */
+const EMBEDDED_TOPICS = [{ name: "probe-demo", partitions: 3 }, {
+  name: SCRATCH_TOPIC,
+  partitions: 1,
+}];
+
+/** Nodes of the embedded cluster. */
+const EMBEDDED_NODES = 3;
 
 async function readPem(deps: ProbeDeps, flag: string, path: string): Promise<string> {
   try {
@@ -327,12 +340,13 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
     cluster: null,
     apis: [],
     latency: null,
+    produceCheck: null,
     error: null,
     clusterView: null,
     clusterViewError: null,
   };
   let failedIn: string | null = null;
-  let embedded: MockBroker | null = null;
+  let embedded: MockCluster | null = null;
   let conn: BrokerConnection | null = null;
   let unsubscribe = (): void => {};
   let samples: Float64Array | null = null;
@@ -363,21 +377,25 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
     let port: number;
     let connector = deps.connector;
     if (o.bootstrap === null) {
-      embedded = await MockBroker.start({
+      embedded = await MockCluster.start({
+        nodes: EMBEDDED_NODES,
         listen: deps.listen,
         topics: EMBEDDED_TOPICS,
         sasl: embeddedSasl(o),
         clock,
       });
       if (deps.listen === undefined) connector = embedded.connector;
-      host = embedded.host;
-      port = embedded.port;
-      report.target = embedded.bootstrap;
+      const first = embedded.nodes[0];
+      host = first.host;
+      port = first.port;
+      report.target = first.bootstrap;
       notify({
         level: "info",
-        text: `No --bootstrap: started the embedded test broker (MockBroker) on ` +
-          `${embedded.bootstrap}${deps.listen === undefined ? " (in memory)" : ""}, in this ` +
-          `process; pass --bootstrap HOST:PORT to probe a real broker`,
+        text: `No --bootstrap: started the embedded ${EMBEDDED_NODES}-node test cluster ` +
+          `(MockCluster) on ${embedded.bootstrap}${
+            deps.listen === undefined ? " (in memory)" : ""
+          }, in this process; probing node ${first.nodeId}. Pass --bootstrap HOST:PORT to ` +
+          "probe a real broker",
       });
     } else {
       ({ host, port } = o.bootstrap);
@@ -393,18 +411,20 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
     // paying that here keeps it out of the CONNECT time reported below.
     clock.clearTimeout(clock.setTimeout(() => {}, 0));
     const started = clock.now();
-    conn = new BrokerConnection({
-      host,
-      port,
-      connector,
-      tls,
-      sasl,
-      clientId: o.clientId,
-      connectionSetupTimeoutMs: o.timeoutMs,
-      apiVersionRequestTimeoutMs: o.timeoutMs,
-      requestTimeoutMs: o.requestTimeoutMs,
-      clock,
-    });
+    const open = (toHost: string, toPort: number): BrokerConnection =>
+      new BrokerConnection({
+        host: toHost,
+        port: toPort,
+        connector,
+        tls,
+        sasl,
+        clientId: o.clientId,
+        connectionSetupTimeoutMs: o.timeoutMs,
+        apiVersionRequestTimeoutMs: o.timeoutMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        clock,
+      });
+    conn = open(host, port);
     unsubscribe = conn.onStateChange((change: StateChange) => {
       const record: StateRecord = {
         state: change.to,
@@ -447,6 +467,21 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
         samples[i] = clock.now() - t;
         done++;
       }
+    }
+    const checkTopic = embedded === null ? o.produceCheckTopic : SCRATCH_TOPIC;
+    if (checkTopic !== null) {
+      emit({ type: "produce-check", topic: checkTopic });
+      report.produceCheck = await produceCheck(
+        conn,
+        { host, port },
+        checkTopic,
+        clock,
+        async (h, p) => {
+          const leader = open(h, p);
+          await leader.connect();
+          return leader;
+        },
+      );
     }
     report.ok = true;
     report.exitCode = ExitCode.OK;

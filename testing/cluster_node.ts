@@ -7,7 +7,8 @@
 
 import type { MockFaults } from "./faults.ts";
 import type { BrokerNode } from "./broker_node.ts";
-import { hostPort } from "./mock_broker.ts";
+import type { MockApi, MockHandler } from "./handler.ts";
+import { hostPort, registerHandler } from "./mock_broker.ts";
 import type { RequestRecord } from "./request_log.ts";
 
 const NO_REQUESTS: readonly RequestRecord[] = Object.freeze([]);
@@ -69,6 +70,19 @@ export class MockClusterNode {
   /** The number of connections open to this node. */
   get connections(): number {
     return this.#node.connections;
+  }
+
+  /**
+   * Serves an API on this node with a custom handler, replacing the built-in answer (Produce,
+   * Fetch...) or answering an API the cluster does not serve, e.g. FindCoordinator; `null`
+   * removes it. Same rules as `MockBroker.handle`.
+   *
+   * @param api The API key, or the API's key, version range and first flexible version.
+   * @param handler Answers each request with a response body or `NO_REPLY`.
+   * @throws {ConfigError} When the key or a version is out of range.
+   */
+  handle(api: number | MockApi, handler: MockHandler | null): void {
+    registerHandler(this.#node.state, api, handler);
   }
 
   /** Whether the node runs (not stopped by `MockCluster.stopNode`). */

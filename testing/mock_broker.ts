@@ -128,6 +128,29 @@ export function checkInt(what: string, value: number, min: number, max: number):
 }
 
 /**
+ * Registers, replaces or removes a custom handler on a node, checking the API facts.
+ *
+ * @param state The node.
+ * @param api The API key, or the API's key, version range and first flexible version.
+ * @param handler The handler, or `null` to remove it.
+ * @throws {ConfigError} When the key or a version is out of range.
+ */
+export function registerHandler(
+  state: BrokerState,
+  api: number | MockApi,
+  handler: MockHandler | null,
+): void {
+  const facts = typeof api === "number" ? knownApi(api) : api;
+  const key = typeof api === "number" ? api : api.key;
+  checkInt("handle() api key", key, 0, 32767);
+  if (facts !== undefined) {
+    checkInt("handle() minVersion", facts.minVersion, 0, 32767);
+    checkInt("handle() maxVersion", facts.maxVersion, facts.minVersion, 32767);
+  }
+  state.apis.setHandler(key, handler === null ? null : { handler, api: facts });
+}
+
+/**
  * Reads the `apiVersions` option.
  *
  * @param option The option.
@@ -369,14 +392,7 @@ export class MockBroker implements AsyncDisposable {
    * ```
    */
   handle(api: number | MockApi, handler: MockHandler | null): void {
-    const facts = typeof api === "number" ? knownApi(api) : api;
-    const key = typeof api === "number" ? api : api.key;
-    checkInt("handle() api key", key, 0, 32767);
-    if (facts !== undefined) {
-      checkInt("handle() minVersion", facts.minVersion, 0, 32767);
-      checkInt("handle() maxVersion", facts.maxVersion, facts.minVersion, 32767);
-    }
-    this.#state.apis.setHandler(key, handler === null ? null : { handler, api: facts });
+    registerHandler(this.#state, api, handler);
   }
 
   /**

@@ -23,7 +23,13 @@ import {
 } from "./cluster_state.ts";
 import { FaultInjector } from "./faults.ts";
 import { UNSERVED_APIS } from "./unserved_apis.ts";
-import { checkInt, hostPort, type MockSaslOptions, saslSettings } from "./mock_broker.ts";
+import {
+  apiOverrides,
+  checkInt,
+  hostPort,
+  type MockSaslOptions,
+  saslSettings,
+} from "./mock_broker.ts";
 
 /** Options of {@link MockCluster.start}. */
 export interface MockClusterOptions {
@@ -55,6 +61,12 @@ export interface MockClusterOptions {
    * default. (`clock` is monotonic and measures durations only.)
    */
   wallClock?: () => number;
+  /**
+   * Replaces advertised ApiVersions ranges per API key on every node (`null` hides an API), as
+   * `MockBroker`'s option of the same name does, e.g. `{ 1: [4, 12] }` for nodes whose Fetch
+   * stops before topic ids.
+   */
+  apiVersions?: Record<number, [number, number] | null>;
   /** Keep each node's request log; default `true`. */
   logRequests?: boolean;
 }
@@ -179,6 +191,7 @@ export class MockCluster implements AsyncDisposable {
     );
     const builtins = [...BUILTIN_APIS, ...DATA_APIS];
     const faultKeys = new Set(builtins.map((api) => api.key));
+    const overrides = apiOverrides(options.apiVersions);
     const brokers = infos.map((node) => {
       const brokerState: BrokerState = {
         nodeId: node.nodeId,
@@ -189,7 +202,7 @@ export class MockCluster implements AsyncDisposable {
         outOfOrder: false,
         sasl,
         requests: options.logRequests === false ? undefined : [],
-        apis: new ApiTable(builtins, new Map(), sasl?.legacy ?? false, UNSERVED_APIS),
+        apis: new ApiTable(builtins, overrides, sasl?.legacy ?? false, UNSERVED_APIS),
       };
       return new BrokerNode(brokerState, {
         listen: options.listen,

@@ -44,6 +44,7 @@ test("parseProbeOptions() defaults: embedded broker, plaintext, 100 ApiVersions 
     requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
     count: DEFAULT_COUNT,
     rttApi: "ApiVersions",
+    produceCheckTopic: null,
     json: false,
     help: false,
   });
@@ -183,7 +184,7 @@ test("probeHelp() lists every option, every environment variable, examples and e
     if (spec.env !== null) assert.ok(help.includes(spec.env), spec.env);
   }
   assert.match(help, /Usage: probe \[options\]/);
-  assert.match(help, /embedded test broker/);
+  assert.match(help, /embedded 3-node test cluster/);
   assert.match(help, /SASL_SSL/);
   for (let code = 0; code <= 7; code++) assert.match(help, new RegExp(`\\n  ${code}  `));
 });

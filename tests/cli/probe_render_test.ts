@@ -46,7 +46,7 @@ test("buildApiTable() picks the highest common version and lists what cannot be 
     ]),
   );
   const byName = new Map(rows.map((r) => [r.name, r]));
-  assert.deepEqual(rows.map((r) => r.key), [0, 1, 3, 17, 18, 19, 36, 75], "sorted by key");
+  assert.deepEqual(rows.map((r) => r.key), [0, 1, 2, 3, 17, 18, 19, 20, 36, 75], "sorted by key");
   assert.equal(byName.get("ApiVersions")!.version, 4, "capped at this module's max");
   assert.equal(byName.get("Metadata")!.version, 8, "capped at the broker's max");
   assert.equal(byName.get("Produce")!.usable, false);
@@ -68,7 +68,7 @@ test("buildApiTable() picks the highest common version and lists what cannot be 
 });
 
 test("renderApiTable() says so when every implemented API is usable", () => {
-  const all = new Map([0, 1, 3, 17, 18, 19, 36].map((k) => [k, { min: 0, max: 20 }]));
+  const all = new Map([0, 1, 2, 3, 17, 18, 19, 20, 36].map((k) => [k, { min: 0, max: 20 }]));
   assert.match(renderApiTable(buildApiTable(all)).join("\n"), /Every API this module implements/);
 });
 
@@ -155,6 +155,7 @@ function failedReport(): ProbeReport {
     cluster: null,
     apis: [],
     latency: null,
+    produceCheck: null,
     error: {
       name: "ConnectionClosedError",
       message: "Connection to h:9092 closed by the broker (after 2 ms in state APIVERSION_QUERY)",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import { probeMain, type ProbeOutcome } from "../../cli/probe_main.ts";
-import { MockBroker } from "../../testing/mod.ts";
+import { MockBroker, MockCluster } from "../../testing/mod.ts";
 import type { Connector } from "../../transport/conn.ts";
 
 interface Captured extends ProbeOutcome {
@@ -184,17 +184,54 @@ test("probe usage errors go to stderr with exit 2; --help to stdout with exit 0"
   assert.match(help.stdout, /^kafka-wire probe: /);
 });
 
-test("probe without --bootstrap starts the embedded broker (in memory without listen)", async () => {
+test("probe without --bootstrap starts the embedded 3-node cluster (in memory without listen)", async () => {
   const never: Connector = () => Promise.reject(new Error("must not dial"));
   const r = await probe(
     ["--count", "2", "--sasl-mechanism", "SCRAM-SHA-256", "--username", "u", "--password", "p"],
     never,
   );
   assert.equal(r.exitCode, 0, r.stdout);
-  assert.match(r.stdout, /note: No --bootstrap: started the embedded test broker \(MockBroker\)/);
-  assert.match(r.stdout, /\[embedded broker\]/);
+  assert.match(
+    r.stdout,
+    /note: No --bootstrap: started the embedded 3-node test cluster \(MockCluster\)/,
+  );
+  assert.match(r.stdout, /\[embedded cluster\]/);
   assert.match(r.stdout, /SASL SCRAM-SHA-256/);
+  assert.match(r.stdout, /\n {2}Produce +0 +3 +11 +v11\n/);
+  assert.match(r.stdout, /\n {2}Fetch +1 +4 +17 +v17\n/);
+  assert.match(r.stdout, /Every API this module implements has a version in common/);
+  assert.match(
+    r.stdout,
+    /Produce \+ Fetch: 1 record to probe-scratch\[0\] on node 1 at offset 0, fetched back unchanged: produce [\d.]+ ms, fetch [\d.]+ ms/,
+  );
   assert.equal(r.report?.embedded, true);
+  assert.equal(r.report?.cluster?.brokers.length, 3);
+  assert.equal(r.report?.produceCheck?.offset, 0);
+});
+
+test("probe --produce-check writes to a real broker only when asked, via the partition leader", async () => {
+  await using cluster = await MockCluster.start({ topics: [{ name: "checked", partitions: 1 }] });
+  cluster.moveLeader("checked", 0, 2);
+  const plain = await probe(
+    ["--bootstrap", cluster.node(1).bootstrap, "--count", "0"],
+    cluster.connector,
+  );
+  assert.equal(plain.exitCode, 0, plain.stdout);
+  assert.equal(plain.report?.produceCheck, null);
+  assert.equal(cluster.partition("checked", 0).highWatermark, 0n, "nothing written by default");
+  const r = await probe(
+    ["--bootstrap", cluster.node(1).bootstrap, "--count", "0", "--produce-check", "checked"],
+    cluster.connector,
+  );
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.deepEqual([r.report?.produceCheck?.leader, r.report?.produceCheck?.offset], [2, 0]);
+  assert.equal(cluster.partition("checked", 0).highWatermark, 1n);
+  const missing = await probe(
+    ["--bootstrap", cluster.node(1).bootstrap, "--count", "0", "--produce-check", "absent"],
+    cluster.connector,
+  );
+  assert.notEqual(missing.exitCode, 0);
+  assert.match(missing.stdout, /UNKNOWN_TOPIC_OR_PARTITION/);
 });
 
 test("probe with OAUTHBEARER and no token says it uses an unsecured JWT", async () => {

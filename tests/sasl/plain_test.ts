@@ -57,6 +57,8 @@ test("PLAIN server rejects malformed messages and reuse", async () => {
     ["\0\0alice-secret", /username not specified/],
     ["\0alice\0", /password not specified/],
     ["bob\0alice\0alice-secret", /authorization id that is different from username/],
+    // As in Kafka, the password is checked before the authorization id.
+    ["bob\0alice\0wrong", /Invalid username or password/],
   ];
   for (const [message, expected] of cases) {
     await assert.rejects(

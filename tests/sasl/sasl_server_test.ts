@@ -148,7 +148,10 @@ test("SCRAM server rejects malformed client-first messages", async () => {
     ["n,,r=abc", /missing the n= attribute/],
     ["n,,n=alice", /missing the r= attribute/],
     ["n,,n=alice,r=a\x7fb", /invalid nonce/],
-    ["n,,m=x,n=alice,r=abc", /unsupported m=/],
+    ["y,,n=alice,r=abc", /GS2 header: Kafka accepts only "n,"/],
+    ["n,,n=\u00e5lice,r=abc", /invalid user name/],
+    ["n,,n=alice,r=abc,tokenauth=true", /invalid credentials with SASL mechanism SCRAM-SHA-256$/],
+    ["n,a=bob,n=carol,r=abc", /invalid credentials/],
     ["n,,n=carol,r=abc", /invalid credentials with SASL mechanism SCRAM-SHA-256$/],
     ["n,,n=__proto__,r=abc", /invalid credentials with SASL mechanism SCRAM-SHA-256$/],
   ];
@@ -163,14 +166,31 @@ test("SCRAM server rejects malformed client-first messages", async () => {
   }
 });
 
-test("SCRAM server accepts the y,, GS2 flag, and the shipped client verifies its signature", async () => {
-  const { server, response, nonce, clientFirstBare } = await serverFirst("y,,n=alice,r=abc");
-  const withoutProof = `c=${encodeBase64(bytes("y,,"))},r=${nonce}`;
+test("SCRAM server reads client-first as Kafka does: m= and extensions pass, the bare is rebuilt", async () => {
+  // Kafka signs n=<name>,r=<nonce> and the extensions: m= is read and left out.
+  for (
+    const [message, bare] of [
+      ["n,,m=ext,n=alice,r=abc", "n=alice,r=abc"],
+      ["n,,n=alice,r=abc,foo=bar", "n=alice,r=abc,foo=bar"],
+    ]
+  ) {
+    const { server, response, nonce } = await serverFirst(message);
+    const withoutProof = `c=biws,r=${nonce}`;
+    const step = await server.step(
+      bytes(`${withoutProof},p=${await proofFor(bare, response, withoutProof)}`),
+    );
+    assert.equal(step.user, "alice", message);
+  }
+  // Extensions in client-final are accepted but not signed, as in Kafka.
+  const { server, response, nonce, clientFirstBare } = await serverFirst();
+  const signed = `c=biws,r=${nonce}`;
   const step = await server.step(
-    bytes(`${withoutProof},p=${await proofFor(clientFirstBare, response, withoutProof)}`),
+    bytes(`${signed},x=1,p=${await proofFor(clientFirstBare, response, signed)}`),
   );
-  assert.equal(step.user, "alice");
-  // And the shipped client, end to end, sees its signature verified.
+  assert.equal(step.done, true);
+});
+
+test("SCRAM server: the shipped client sees its signature verified", async () => {
   const exchange = await scramSha256({ username: "alice", password: "alice-secret" }).begin();
   const verifier = createSaslServer("SCRAM-SHA-256", users)!;
   const first = await verifier.step(await exchange.initial());

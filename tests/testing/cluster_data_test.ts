@@ -271,3 +271,28 @@ test("MockCluster: after a leader move the old leader answers NOT_LEADER with KI
     await old.close();
   }
 });
+
+test("MockCluster apiVersions caps Fetch below topic ids: send() then fetches by name", async () => {
+  await using cluster = await MockCluster.start({
+    nodes: 1,
+    topics: [{ name: "t", partitions: 1 }],
+    apiVersions: { [Fetch.key]: [4, 12] },
+  });
+  const conn = await connectTo(cluster, cluster.node(1));
+  try {
+    assert.deepEqual(conn.apiVersions?.get(Fetch.key), { min: 4, max: 12 });
+    await produce(conn, "t", 0, records("v", 1));
+    const res = await conn.send(Fetch, {
+      maxWaitMs: 0,
+      minBytes: 1,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }],
+      }],
+    });
+    assert.equal(res.responses[0].topic, "t");
+    assert.equal(decodeRecordBatches(res.responses[0].partitions[0].records!).length, 1);
+  } finally {
+    await conn.close();
+  }
+});

@@ -7,6 +7,7 @@ import { Fetch } from "../../protocol/fetch.ts";
 import { Metadata } from "../../protocol/metadata.ts";
 import { Produce } from "../../protocol/produce.ts";
 import { encodeRecordBatch } from "../../protocol/record_batch.ts";
+import { Writer } from "../../framing/writer.ts";
 import { TimeoutError } from "../../transport/errors.ts";
 import { MockCluster } from "../../testing/mod.ts";
 import { FakeClock, settle, track } from "../fixtures/fake_clock.ts";
@@ -217,5 +218,44 @@ test("MockCluster: unserved group and transaction APIs get a well-formed UNSUPPO
     assert.equal(cluster.node(1).connections, 1, "the connection stays open");
   } finally {
     client.close();
+  }
+});
+
+test("MockCluster: a node's handle() answers an API the cluster does not serve", async () => {
+  await using cluster = await MockCluster.start({ nodes: 2 });
+  cluster.node(2).handle(
+    { key: 10, minVersion: 0, maxVersion: 0, firstFlexibleVersion: Infinity },
+    () => new Writer().int16(0).int32(2).string("mock-broker-2").int32(9092).finish(),
+  );
+  const client = new RawClient(await cluster.connector({ host: "mock-broker-2", port: 9092 }));
+  try {
+    await client.send({ apiKey: 10, apiVersion: 0, correlationId: 1, body: (w) => w.string("g") });
+    const r = await client.reply(1);
+    assert.deepEqual([r.int16(), r.int32(), r.string()], [0, 2, "mock-broker-2"]);
+  } finally {
+    client.close();
+  }
+});
+
+test("MockCluster: MockBroker's faults work per node (closeOnRequest, garbage)", async () => {
+  await using cluster = await MockCluster.start({ nodes: 2 });
+  cluster.node(1).faults.closeOnRequest(1);
+  const two = await connectTo(cluster, cluster.node(2));
+  assert.equal((await metadata(two)).brokers.length, 2, "node 2 unaffected");
+  const one = new RawClient(await cluster.connector({ host: "mock-broker-1", port: 9092 }));
+  try {
+    await one.send({ apiKey: 18, apiVersion: 0, correlationId: 1 });
+    await one.expectClosed("node 1 closes on its next request");
+  } finally {
+    one.close();
+    await two.close();
+  }
+  cluster.node(2).faults.garbage(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 99]));
+  const raw = new RawClient(await cluster.connector({ host: "mock-broker-2", port: 9092 }));
+  try {
+    await raw.send({ apiKey: 18, apiVersion: 0, correlationId: 1 });
+    assert.deepEqual([...(await raw.frame())!], [0, 0, 0, 99], "node 2's next reply replaced");
+  } finally {
+    raw.close();
   }
 });
