@@ -38,6 +38,11 @@ export const ExitCode = {
   TIMEOUT: 6,
   /** The peer is not a Kafka listener, or sent bytes that are not Kafka frames. */
   PROTOCOL: 7,
+  /**
+   * The bootstrap answered, but a broker Metadata lists is not reachable from here at the
+   * address it advertises (`advertised.listeners`).
+   */
+  ADVERTISED_UNREACHABLE: 8,
 } as const;
 
 /** One of the {@link ExitCode} values. */

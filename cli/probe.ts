@@ -65,6 +65,7 @@ export {
 } from "./hints.ts";
 export type { ApiRow } from "./api_table.ts";
 export type { ProduceCheck } from "./produce_check.ts";
+export type { BrokerReach, ClusterView, ClusterViewDeps } from "./probe_cluster.ts";
 
 /** The `process` global of Bun and Node, as far as the entry point uses it. */
 interface ProcessGlobal {
@@ -123,12 +124,13 @@ async function hostRuntime(): Promise<Host> {
   }
   if (g.Bun !== undefined && g.process !== undefined) {
     const { Bun, process } = g as BunGlobals;
-    const { bunConnector, bunListen } = await import("../transport/bun.ts");
+    const { bunConnector, bunListen, bunResolve } = await import("../transport/bun.ts");
     return {
       args: process.argv.slice(2),
       env: process.env,
       io: {
         connector: bunConnector,
+        resolve: bunResolve,
         listen: bunListen,
         readTextFile: (path) => Bun.file(path).text(),
         command: "bun cli/probe.ts",
@@ -140,12 +142,13 @@ async function hostRuntime(): Promise<Host> {
       },
     };
   }
-  const { denoConnector, denoListen } = await import("../transport/deno.ts");
+  const { denoConnector, denoListen, denoResolve } = await import("../transport/deno.ts");
   return {
     args: Deno.args,
     env: Deno.env.toObject(),
     io: {
       connector: denoConnector,
+      resolve: denoResolve,
       listen: denoListen,
       readTextFile: (path) => Deno.readTextFile(path),
       command: "deno run -A cli/probe.ts",

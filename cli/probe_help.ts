@@ -40,6 +40,13 @@ export function probeHelp(command: string): string {
     "Options (FLAG VALUE or FLAG=VALUE):",
     ...options,
     "",
+    "Kafka client settings, as Kafka users carry them (flags above win over both):",
+    "  --config FILE     a client properties file: bootstrap.servers, security.protocol,",
+    "                    sasl.mechanism, sasl.jaas.config (PLAIN, SCRAM) or sasl.username and",
+    "                    sasl.password, ssl.ca.location, ssl.certificate.location,",
+    "                    ssl.key.location, client.id; any other key is an error",
+    "  -X key=value      one such setting, as kcat takes it (wins over --config)",
+    "",
     "Environment (used when the option is not given; options win; flags take 1/0, true/false):",
     ...envs,
     "",
@@ -65,5 +72,6 @@ export function probeHelp(command: string): string {
     `  ${ExitCode.AUTHENTICATION}  SASL failed, or the listener requires SASL and none was given`,
     `  ${ExitCode.TIMEOUT}  connection setup or a request timed out`,
     `  ${ExitCode.PROTOCOL}  the port is not a Kafka listener (e.g. HTTP), or sent non-Kafka bytes`,
+    `  ${ExitCode.ADVERTISED_UNREACHABLE}  the bootstrap answered, but a broker it lists is not reachable at its advertised address`,
   ].join("\n");
 }

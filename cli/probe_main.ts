@@ -9,6 +9,7 @@
 import type { Clock } from "../transport/clock.ts";
 import type { Connector, ListenFn } from "../transport/conn.ts";
 import { ExitCode } from "./hints.ts";
+import { parseProperties, propertiesToArgs, splitConfigArgs } from "./kafka_properties.ts";
 import { probeHelp } from "./probe_help.ts";
 import { parseProbeOptions, type ProbeOptions, UsageError } from "./probe_options.ts";
 import { renderEvent, renderJson, renderReport } from "./probe_render.ts";
@@ -29,6 +30,8 @@ export interface ProbeIo {
   readTextFile(path: string): Promise<string>;
   /** Time source; the system clock by default. */
   clock?: Clock;
+  /** The runtime's resolver (`denoResolve`, `bunResolve`), for the cluster view. */
+  resolve?: (host: string) => Promise<string[]>;
   /** How to run the probe here, for `--help` (e.g. "deno run -A cli/probe.ts"). */
   command: string;
   /**
@@ -54,6 +57,28 @@ export interface ProbeOutcome {
 }
 
 /**
+ * Expands `--config FILE` and `-X key=value` into ordinary arguments: the file's settings first,
+ * then the overrides, then the command line's own flags, so that later ones win.
+ */
+async function withConfig(args: readonly string[], io: ProbeIo): Promise<string[]> {
+  const { configFile, overrides, rest } = splitConfigArgs(args);
+  let fromFile: string[] = [];
+  if (configFile !== null) {
+    let text: string;
+    try {
+      text = await io.readTextFile(configFile);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`Cannot read --config file "${configFile}": ${detail}`, {
+        cause: error,
+      });
+    }
+    fromFile = propertiesToArgs(parseProperties(text, configFile));
+  }
+  return [...fromFile, ...propertiesToArgs(overrides), ...rest];
+}
+
+/**
  * Runs the probe command line.
  *
  * @param args The arguments after the script name.
@@ -68,7 +93,7 @@ export async function probeMain(
 ): Promise<ProbeOutcome> {
   let options: ProbeOptions;
   try {
-    options = parseProbeOptions(args, env);
+    options = parseProbeOptions(await withConfig(args, io), env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`probe: ${error.message}`);
@@ -85,6 +110,7 @@ export async function probeMain(
     listen: io.listen,
     readTextFile: io.readTextFile,
     clock: io.clock,
+    resolve: io.resolve,
     onEvent: (event) => {
       // In JSON mode stdout carries the document alone; warnings still reach the person.
       if (!json) io.stdout(renderEvent(event));

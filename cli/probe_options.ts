@@ -39,6 +39,10 @@ export interface ProbeOptions {
   bootstrap: { host: string; port: number } | null;
   /** How many further bootstrap servers were listed (only the first is probed). */
   ignoredBootstrapServers: number;
+  /** Every bootstrap server listed; the cluster view bootstraps from all of them. */
+  bootstrapServers: { host: string; port: number }[];
+  /** Advertised address → address to dial, for the cluster view (`--map-address`). */
+  mapAddress: { from: { host: string; port: number }; to: { host: string; port: number } }[];
   /** Connect with TLS. Implied by any other TLS option. */
   tls: boolean;
   /** File with the PEM CA certificate(s) to trust. */
@@ -101,6 +105,7 @@ interface Spec extends OptionSpec {
 
 interface Raw {
   bootstrap?: string;
+  mapAddress?: string;
   tls?: boolean;
   ca?: string;
   cert?: string;
@@ -141,6 +146,15 @@ const SPECS: readonly Spec[] = [
     value: "HOST:PORT",
     help: "broker to probe (port defaults to 9092; of a list, the first is probed); " +
       "none: start the embedded test cluster",
+  },
+  {
+    flag: "--map-address",
+    env: "KAFKA_MAP_ADDRESS",
+    kind: "string",
+    key: "mapAddress",
+    value: "ADV=DIAL[,...]",
+    help: "dial DIAL (HOST:PORT) where a broker advertises ADV (HOST:PORT): tunnels, proxies, " +
+      "Docker port mappings; used by the cluster view",
   },
   {
     flag: "--tls",
@@ -399,6 +413,19 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host, port: n };
 }
 
+function parseMapAddress(text: string | undefined): ProbeOptions["mapAddress"] {
+  if (text === undefined) return [];
+  return text.split(",").map((s) => s.trim()).filter((s) => s !== "").map((pair) => {
+    const [from, to, extra] = pair.split("=");
+    if (to === undefined || extra !== undefined) {
+      throw new UsageError(
+        `--map-address "${pair}" is not ADVERTISED=DIAL, e.g. kafka-2.internal:9092=127.0.0.1:19092`,
+      );
+    }
+    return { from: parseHostPort(from), to: parseHostPort(to) };
+  });
+}
+
 function pick<T extends string>(value: string, allowed: readonly T[], origin: string): T {
   const found = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
   if (found === undefined) {
@@ -454,6 +481,8 @@ export function parseProbeOptions(
   const o: ProbeOptions = {
     bootstrap: servers.length > 0 ? parseHostPort(servers[0]) : null,
     ignoredBootstrapServers: Math.max(0, servers.length - 1),
+    bootstrapServers: servers.map(parseHostPort),
+    mapAddress: parseMapAddress(raw.mapAddress),
     caFile: raw.ca ?? null,
     certFile: raw.cert ?? null,
     keyFile: raw.key ?? null,

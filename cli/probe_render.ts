@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ClusterView } from "./probe_cluster.ts";
 import type { ApiRow } from "./api_table.ts";
 import { ExitCode } from "./hints.ts";
 import type { ProbeEvent, ProbeReport, SetupPhases } from "./probe_run.ts";
@@ -24,6 +25,7 @@ const EXIT_NAMES: Readonly<Record<number, string>> = {
   [ExitCode.AUTHENTICATION]: "authentication",
   [ExitCode.TIMEOUT]: "timeout",
   [ExitCode.PROTOCOL]: "not a Kafka listener",
+  [ExitCode.ADVERTISED_UNREACHABLE]: "advertised listener unreachable",
 };
 
 /**
@@ -194,9 +196,21 @@ export function renderReport(report: ProbeReport): string {
         `${formatMs(pc.fetchMs)} ms (${formatMs(pc.produceMs + pc.fetchMs)} ms together)`,
     );
   }
+  if (report.clusterView !== null) lines.push("", ...renderClusterView(report.clusterView));
+  if (report.clusterViewError !== null) {
+    lines.push("", `Cluster view failed: ${report.clusterViewError}`);
+  }
   lines.push("");
   const e = report.error;
-  if (e === null) {
+  const view = report.clusterView;
+  if (e === null && view !== null && view.unreachable > 0) {
+    lines.push(
+      `PARTLY: ${report.target} answers, but ${
+        counted(view.unreachable, "broker")
+      } it lists cannot be reached from here (see the hints above).`,
+      `Exit code ${report.exitCode} (${EXIT_NAMES[report.exitCode]}).`,
+    );
+  } else if (e === null) {
     lines.push(
       `OK: ${report.target} is usable (UP in ${formatMs(report.phases.upMs ?? 0)} ms` +
         `${l === null ? "" : `, ${counted(l.count, "round trip")}`}).`,
@@ -211,6 +225,37 @@ export function renderReport(report: ProbeReport): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * Renders the cluster view: one row per broker Metadata lists, with reachability, setup time
+ * and round trip, then a hint per unreachable broker.
+ *
+ * @param view The view.
+ * @returns The lines.
+ */
+export function renderClusterView(view: ClusterView): string[] {
+  const rows = view.brokers.map((b) => [
+    `${b.nodeId}${b.controller ? " (controller)" : ""}`,
+    b.address + (b.mappedTo === null ? "" : ` -> ${b.mappedTo}`),
+    b.rack ?? "-",
+    b.reachable ? "yes" : "NO",
+    b.upMs === null ? "-" : `${formatMs(b.upMs)} ms`,
+    b.rttMs === null ? "-" : `${formatMs(b.rttMs)} ms`,
+  ]);
+  const lines = [
+    `Cluster view: ${view.clusterId ?? "(no id)"}, controller ${view.controllerId}, every ` +
+    `broker dialled at its advertised address:`,
+    ...formatTable(
+      ["node", "advertised", "rack", "reachable", "UP after", "Metadata RTT"],
+      rows,
+      [false, false, false, false, true, true],
+    ).map((line) => `  ${line}`),
+  ];
+  for (const b of view.brokers) {
+    if (b.hint !== null) lines.push(`Hint: ${b.hint}`);
+  }
+  return lines;
 }
 
 /**

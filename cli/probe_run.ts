@@ -20,7 +20,9 @@ import { type ProduceCheck, produceCheck } from "./produce_check.ts";
 import { type Clock, systemClock } from "../transport/clock.ts";
 import type { Connector, ListenFn, TlsOptions } from "../transport/conn.ts";
 import { asKafkaError, type KafkaTransportError } from "../transport/errors.ts";
+import type { Resolver } from "../cluster/options.ts";
 import { type ApiRow, buildApiTable } from "./api_table.ts";
+import { type ClusterView, probeCluster } from "./probe_cluster.ts";
 import { ExitCode, explainFailure, type FailureKind } from "./hints.ts";
 import { type ProbeOptions, UsageError } from "./probe_options.ts";
 
@@ -138,6 +140,13 @@ export interface ProbeReport {
   produceCheck: ProduceCheck | null;
   /** The failure, or `null` on success. */
   error: ProbeFailure | null;
+  /**
+   * Every broker Metadata lists, dialled at its advertised address; `null` for the embedded
+   * broker and when the first broker failed.
+   */
+  clusterView: ClusterView | null;
+  /** Why the cluster view could not be made, or `null`. */
+  clusterViewError: string | null;
 }
 
 /** What the probe reports as it happens, for progress output. */
@@ -167,6 +176,8 @@ export interface ProbeDeps {
   readTextFile(path: string): Promise<string>;
   /** Time source for timings and timeouts; the system clock by default. */
   clock?: Clock;
+  /** The runtime's resolver for the cluster view; names are dialled as they are without one. */
+  resolve?: Resolver;
   /**
    * Receives progress as it happens.
    *
@@ -331,6 +342,8 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
     latency: null,
     produceCheck: null,
     error: null,
+    clusterView: null,
+    clusterViewError: null,
   };
   let failedIn: string | null = null;
   let embedded: MockCluster | null = null;
@@ -472,6 +485,15 @@ export async function runProbe(o: ProbeOptions, deps: ProbeDeps): Promise<ProbeR
     }
     report.ok = true;
     report.exitCode = ExitCode.OK;
+    if (!report.embedded) {
+      try {
+        const view = await probeCluster(o, tls, sasl, { ...deps, clock });
+        report.clusterView = view;
+        if (view.unreachable > 0) report.exitCode = ExitCode.ADVERTISED_UNREACHABLE;
+      } catch (error) {
+        report.clusterViewError = asKafkaError(error, "Cluster view").message;
+      }
+    }
   } catch (caught) {
     const error: KafkaTransportError = asKafkaError(caught, "Probe failed");
     const explained = explainFailure(error, {

@@ -99,7 +99,7 @@ export class Cluster implements AsyncDisposable {
     this.#brokers = new Membership(this.#o, this.#observer, (e) => this.#emit(e), this.#counters);
     this.#refresher = new MetadataRefresher(this.#o, {
       fetch: (topics, timeoutMs) => this.#fetchMetadata(topics, timeoutMs),
-      apply: (response, nodeId) => this.#applyMetadata(response, nodeId),
+      apply: (response) => this.#applyMetadata(response),
       cachedTopics: () => this.#cache.topicNames(),
       leaderless: () => this.#cache.hasLeaderless,
       emit: (event) => this.#emit(event),
@@ -304,7 +304,7 @@ export class Cluster implements AsyncDisposable {
         } catch (error) {
           last = asKafkaError(error, `connecting to ${node.addressText}`);
           if (!last.retriable) throw fail(last, false);
-          await this.#refresher.afterFailure(node.learned ? "connection-lost" : "rebootstrap");
+          await this.#refresher.afterFailure("connection-lost");
           continue;
         }
       }
@@ -331,7 +331,7 @@ export class Cluster implements AsyncDisposable {
       const changes: LeaderChange[] = [];
       const reports: PartitionErrorReport[] = [];
       const findings = replyFindings(api.key, response);
-      if (api.key === METADATA_KEY) this.#applyMetadata(response as MetadataResponse, node.nodeId);
+      if (api.key === METADATA_KEY) this.#applyMetadata(response as MetadataResponse);
       for (const e of findings.endpoints) {
         this.#brokers.learn(e.nodeId, e.host, e.port, e.rack, false);
       }
@@ -523,7 +523,7 @@ export class Cluster implements AsyncDisposable {
     );
   }
 
-  #applyMetadata(response: MetadataResponse, _from: number): void {
+  #applyMetadata(response: MetadataResponse): void {
     if (this.#closed) return;
     this.#clusterId = response.clusterId;
     if (response.brokers.length > 0) this.#brokers.merge(response);
@@ -556,12 +556,14 @@ export class Cluster implements AsyncDisposable {
   }
 
   #onStateChange(node: BrokerNode, cls: ConnectionClass, change: StateChange): void {
+    const wasUp = change.from === BrokerState.UP || change.from === BrokerState.REAUTH;
+    // Usable until now: the re-bootstrap timer counts from the last moment something was.
+    if (wasUp) this.#brokers.lastUpAt = change.at;
     if (change.to === BrokerState.UP) {
       this.#brokers.lastUpAt = change.at;
       node.lastDialError = null;
       return;
     }
-    const wasUp = change.from === BrokerState.UP || change.from === BrokerState.REAUTH;
     if (!wasUp || change.to !== BrokerState.DOWN || this.#closed) return;
     if (node.decommissioned !== null || !node.learned) return;
     if (cls === "main" && this.#cache.ledBy(node.nodeId).length > 0) {

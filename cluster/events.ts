@@ -61,6 +61,13 @@ export interface BrokerDecommissionedEvent {
   readonly reason: string;
 }
 
+/**
+ * Why a broker is unreachable: its advertised host does not resolve, dialling it failed
+ * although the bootstrap answered (both point at `advertised.listeners`), or a bootstrap
+ * server itself failed.
+ */
+export type UnreachableKind = "does-not-resolve" | "cannot-connect" | "bootstrap";
+
 /** A broker could not be dialled at its advertised address. */
 export interface BrokerUnreachableEvent {
   /** Discriminator. */
@@ -69,6 +76,8 @@ export interface BrokerUnreachableEvent {
   readonly nodeId: number;
   /** The advertised `host:port`. */
   readonly address: string;
+  /** What kind of failure it was. */
+  readonly kind: UnreachableKind;
   /** What failed. */
   readonly error: KafkaTransportError;
   /** What to check, e.g. the advertised listener that does not resolve from here. */

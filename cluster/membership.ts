@@ -18,10 +18,42 @@ import {
   BrokerDecommissionedError,
   NoBrokerAvailableError,
 } from "./errors.ts";
-import type { ClusterEvent } from "./events.ts";
+import type { ClusterEvent, UnreachableKind } from "./events.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
 import { brokerSelection } from "./selection.ts";
 import type { ClusterCounters } from "./stats.ts";
+
+/**
+ * What to check about a broker this machine cannot reach.
+ *
+ * @param nodeId The node id (negative for a bootstrap entry).
+ * @param address Its advertised `host:port`.
+ * @param kind What failed.
+ * @param error The failure.
+ * @param mapHook How the user maps addresses in their setting: "mapAddress" for the option,
+ *   "--map-address" for the probe.
+ * @returns The hint.
+ */
+export function unreachableHint(
+  nodeId: number,
+  address: string,
+  kind: UnreachableKind,
+  error: KafkaTransportError,
+  mapHook: string,
+): string {
+  const who = `broker ${nodeId} advertises ${address}`;
+  switch (kind) {
+    case "does-not-resolve":
+      return `${who}, which does not resolve from here: check advertised.listeners, or map it ` +
+        `with ${mapHook}`;
+    case "cannot-connect":
+      return `${who}, which this machine cannot reach (${error.name}); the bootstrap answered, ` +
+        `so check advertised.listeners, or map it with ${mapHook}`;
+    case "bootstrap":
+      return `bootstrap server ${address} is not reachable (${error.name}): check the address ` +
+        `and that the broker runs`;
+  }
+}
 
 /** Lets a pending promise reject without an unhandled-rejection report. */
 function quiet(p: Promise<unknown>): void {
@@ -88,7 +120,10 @@ export class Membership {
       n.decommissioned === null
     );
     const up = brokerSelection(candidates, this.#o.random);
-    if (up.usable !== null) return up.usable;
+    if (up.usable !== null) {
+      this.lastUpAt = this.#o.clock.now();
+      return up.usable;
+    }
     if (
       this.#nodes.size > 0 && this.#o.clock.now() - this.lastUpAt >= this.#o.rebootstrapAfterMs
     ) {
@@ -247,22 +282,21 @@ export class Membership {
   #unreachable(node: BrokerNode, error: KafkaTransportError): void {
     if (node.lastDialError !== null) return;
     node.lastDialError = { at: this.#o.clock.now(), error };
-    const who = node.learned
-      ? `broker ${node.nodeId} advertises ${node.addressText}`
-      : `bootstrap server ${node.addressText}`;
-    const hint = error instanceof AddressResolutionError
-      ? `${who}, which does not resolve from here: check advertised.listeners, or map it with mapAddress`
-      : node.learned
-      ? `${who}, which this machine cannot reach (${error.name}); the bootstrap answered, so check advertised.listeners, or map it with mapAddress`
-      : `${who} is not reachable (${error.name}): check the address and that the broker runs`;
+    const kind = !node.learned
+      ? "bootstrap"
+      : error instanceof AddressResolutionError
+      ? "does-not-resolve"
+      : "cannot-connect";
     this.#emit({
       type: "broker-unreachable",
       nodeId: node.nodeId,
       address: node.addressText,
+      kind,
       error,
-      hint,
+      hint: unreachableHint(node.nodeId, node.addressText, kind, error, "mapAddress"),
     });
   }
+
   /**
    * Closes every broker.
    *

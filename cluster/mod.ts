@@ -47,6 +47,7 @@ export type {
   MetadataRefreshedEvent,
   RebootstrapEvent,
   RefreshReason,
+  UnreachableKind,
 } from "./events.ts";
 export type { LeaderChange, PartitionInfo, TopicInfo } from "./metadata_cache.ts";
 export {

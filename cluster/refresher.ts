@@ -32,9 +32,8 @@ export interface RefresherHost {
    * Applies a reply to the cluster.
    *
    * @param response The reply.
-   * @param nodeId Who answered.
    */
-  apply(response: MetadataResponse, nodeId: number): void;
+  apply(response: MetadataResponse): void;
   /** The topics in the cache (always refreshed together). */
   cachedTopics(): string[];
   /** Whether some cached partition has no known leader. */
@@ -155,7 +154,7 @@ export class MetadataRefresher {
    * attempt sees new metadata and attempts are spaced by the fast-refresh backoff.
    *
    * @param reason Why.
-   * @returns Resolves after the next refresh (or the send deadline cap).
+   * @returns Resolves after the next refresh, or after twice `fastRefreshMaxMs` at most.
    */
   afterFailure(reason: RefreshReason): Promise<void> {
     return this.waitForNext(reason, this.#o.clock.now() + this.#o.fastRefreshMaxMs * 2);
@@ -207,7 +206,7 @@ export class MetadataRefresher {
     this.#host.fetch(topics, round.timeoutMs).then(
       ({ response, nodeId }) => {
         this.#host.counters.metadataRefreshes++;
-        this.#host.apply(response, nodeId);
+        this.#host.apply(response);
         this.#host.emit({
           type: "metadata-refreshed",
           reasons: round.reasons,

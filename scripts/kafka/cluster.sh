@@ -15,7 +15,8 @@
 # nodes 1 and 2 advertise 127.0.0.1, node 3 advertises kafka-3.invalid (RFC 6761: never
 # resolves), the advertised-listener mistake the probe and the cluster events must report.
 # Topics default to replication factor 3, min.insync.replicas=2, 6 partitions.
-# Heap per node: KAFKA_CLUSTER_HEAP (default 384m). Exit codes as start.sh: 0 ok, 3 Java or
+# Heap per node: KAFKA_CLUSTER_HEAP (default 384m). A node gets KAFKA_START_TIMEOUT seconds
+# (default 300: about 11 s on an idle 2-core machine, minutes on a loaded one) to answer. Exit codes as start.sh: 0 ok, 3 Java or
 # Maven missing, 4 a port is taken, 1 otherwise.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/layout.sh"
@@ -25,7 +26,7 @@ CLUSTER_ENDPOINTS=$CLUSTER_DIR/endpoints.json
 CLUSTER_BASE=${KAFKA_CLUSTER_PORT_BASE:-39192}
 CLUSTER_HEAP=${KAFKA_CLUSTER_HEAP:-384m}
 NODES=(1 2 3)
-timeout_s=${KAFKA_START_TIMEOUT:-120}
+timeout_s=${KAFKA_START_TIMEOUT:-300}
 mkdir -p "$CLUSTER_DIR"
 
 plain_port() { echo $((CLUSTER_BASE + 10 * ($1 - 1))); }

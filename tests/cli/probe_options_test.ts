@@ -27,6 +27,8 @@ test("parseProbeOptions() defaults: embedded broker, plaintext, 100 ApiVersions 
   assert.deepEqual(o, {
     bootstrap: null,
     ignoredBootstrapServers: 0,
+    bootstrapServers: [],
+    mapAddress: [],
     tls: false,
     caFile: null,
     certFile: null,

@@ -165,6 +165,8 @@ function failedReport(): ProbeReport {
       kind: "wrong-security-protocol",
       hint: "add --tls",
     },
+    clusterView: null,
+    clusterViewError: null,
   };
 }
 

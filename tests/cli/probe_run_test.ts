@@ -51,10 +51,17 @@ test("probe against a MockBroker: states as they happen, API table, latency, exi
   assert.match(r.stdout, /Round trips: 25 x ApiVersions: min [\d.]+ {2}p50 [\d.]+ {2}p99 [\d.]+/);
   assert.match(r.stdout, /OK: mock-broker-1:9092 is usable/);
   assert.equal(r.report?.latency?.count, 25);
-  // ApiVersions once for setup, Metadata once for the cluster, then the timed round trips.
+  // ApiVersions once for setup, Metadata once for the cluster, then the timed round trips;
+  // then the cluster view: its bootstrap connection (ApiVersions, Metadata), and the learned
+  // broker's connection (ApiVersions, Metadata, one timed Metadata).
   assert.deepEqual(
     broker.requests.map((q) => q.apiKey),
-    [18, 3, ...Array(25).fill(18)],
+    [18, 3, ...Array(25).fill(18), 18, 3, 18, 3, 3],
+  );
+  assert.match(r.stdout, /Cluster view: mock-cluster, controller 1, every broker dialled/);
+  assert.match(
+    r.stdout,
+    /\n {2}1 \(controller\) +mock-broker-1:9092 +- +yes +[\d.]+ ms +[\d.]+ ms\n/,
   );
 });
 
@@ -81,7 +88,9 @@ test("probe --json prints one JSON document with states, API table and latency",
     [apiVersions.name, apiVersions.brokerMin, apiVersions.version],
     ["ApiVersions", 0, 4],
   );
-  assert.equal(broker.requests.filter((q) => q.apiKey === 3).length, 4);
+  // 1 + 3 timed, then 3 for the cluster view.
+  assert.equal(broker.requests.filter((q) => q.apiKey === 3).length, 7);
+  assert.equal(doc.clusterView.brokers[0].reachable, true);
 });
 
 test("probe with SASL PLAIN reports AUTH_HANDSHAKE and AUTH_REQ and succeeds", async () => {

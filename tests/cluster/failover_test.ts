@@ -6,6 +6,7 @@ import { Metadata } from "../../protocol/metadata.ts";
 import { Produce } from "../../protocol/produce.ts";
 import { encodeRecordBatch } from "../../protocol/record_batch.ts";
 import { openCluster as open, requestsOf, startMock } from "./fixture.ts";
+import { SettlingFakeClock } from "../fixtures/fake_clock.ts";
 import { test } from "../harness.ts";
 import { produceOne, readValues } from "./traffic.ts";
 
@@ -257,6 +258,47 @@ test("no broker usable for rebootstrapAfterMs: the bootstrap list is used again"
     await cluster.refreshMetadata();
     assert.ok(events.some((e) => e.type === "rebootstrap"));
     assert.equal(cluster.stats().rebootstraps, 1);
+    await cluster.close();
+  } finally {
+    await mini.close();
+  }
+});
+
+test("on a fake clock: background refresh every interval, stale topics refreshed before use", async () => {
+  const mini = await startMock({ t: 2 });
+  const clock = new SettlingFakeClock();
+  try {
+    const { cluster, events } = open(mini, {
+      clock,
+      metadataRefreshIntervalMs: 60_000,
+      metadataMaxAgeMs: 90_000,
+    });
+    await cluster.topicMetadata("t");
+    const reasons = () =>
+      events.flatMap((e) => e.type === "metadata-refreshed" ? [e.reasons.join("+")] : []);
+    assert.deepEqual(reasons(), ["first-use"]);
+    await clock.advance(59_999);
+    assert.deepEqual(reasons(), ["first-use"], "nothing before the interval");
+    await clock.advance(1);
+    assert.deepEqual(reasons(), ["first-use", "interval"]);
+    await clock.advance(60_000);
+    assert.deepEqual(reasons(), ["first-use", "interval", "interval"]);
+    // With the interval off, a topic older than metadataMaxAgeMs is refreshed when used.
+    const { cluster: lazy, events: lazyEvents } = open(mini, {
+      clock,
+      metadataRefreshIntervalMs: 0,
+      metadataMaxAgeMs: 90_000,
+    });
+    await lazy.topicMetadata("t");
+    await clock.advance(89_000);
+    await lazy.topicMetadata("t");
+    await clock.advance(1_000);
+    await lazy.topicMetadata("t");
+    assert.deepEqual(
+      lazyEvents.flatMap((e) => e.type === "metadata-refreshed" ? [e.reasons.join("+")] : []),
+      ["first-use", "max-age"],
+    );
+    await lazy.close();
     await cluster.close();
   } finally {
     await mini.close();

@@ -5,14 +5,24 @@ import { CreateTopics } from "../../protocol/create_topics.ts";
 import { Metadata } from "../../protocol/metadata.ts";
 import { sleep } from "../cluster/traffic.ts";
 import { clusterScript, clusterTest, withCluster } from "./fixture.ts";
+import { probeMain } from "../../cli/probe_main.ts";
 import {
+  connector,
   createTopic,
   openCluster,
+  resolveHost,
   SteadyFetcher,
   SteadyProducer,
   uniqueTopic,
   verifyLog,
 } from "./helpers.ts";
+
+/** Loops to stop before a test's cluster closes, also when the test failed half-way. */
+const stopLater: (() => Promise<void>)[] = [];
+
+async function stopLoops(): Promise<void> {
+  await Promise.all(stopLater.splice(0).map((stop) => stop()));
+}
 
 withCluster((env) => {
   clusterTest(
@@ -30,6 +40,7 @@ withCluster((env) => {
         assert.ok(info.partitions.every((p) => p.replicas.length === 3));
         assert.ok(events.some((e) => e.type === "broker-decommissioned" && e.nodeId < 0));
       } finally {
+        await stopLoops();
         await cluster.close();
       }
     },
@@ -44,6 +55,7 @@ withCluster((env) => {
         await createTopic(cluster, topic);
         const victim = cluster.cachedTopic(topic)!.partitions[0].leaderId;
         const producer = new SteadyProducer(cluster, topic, 6, true);
+        stopLater.push(() => producer.stop());
         for (let i = 0; i < 200 && producer.acked < 300; i++) await sleep(50);
         const ackedBefore = producer.acked;
         const killedAt = performance.now();
@@ -83,10 +95,10 @@ withCluster((env) => {
         );
         assert.ok(acked > ackedBefore);
       } finally {
+        await stopLoops();
         await cluster.close();
       }
     },
-    180_000,
   );
 
   clusterTest(
@@ -98,6 +110,7 @@ withCluster((env) => {
         await createTopic(cluster, topic);
         const producer = new SteadyProducer(cluster, topic, 6, false);
         const fetcher = new SteadyFetcher(cluster, topic, 6);
+        stopLater.push(() => producer.stop(), () => fetcher.stop());
         const refreshesBefore = cluster.stats().metadataRefreshes;
         const started = performance.now();
         for (const n of [1, 2, 3]) {
@@ -130,10 +143,10 @@ withCluster((env) => {
         assert.ok(duplicates <= answered, "every duplicate follows a re-send after an error reply");
         assert.ok(refreshes < elapsedS * 12, `${refreshes} refreshes in ${elapsedS} s is a storm`);
       } finally {
+        await stopLoops();
         await cluster.close();
       }
     },
-    240_000,
   );
 
   clusterTest("controller killed: controller-routed requests follow", async () => {
@@ -154,7 +167,7 @@ withCluster((env) => {
       await clusterScript("restart", String(controller));
       await cluster.close();
     }
-  }, 180_000);
+  });
 
   clusterTest("a node stopped for good is decommissioned once Metadata drops it", async () => {
     const { cluster, events } = openCluster(env.bootstrap);
@@ -174,7 +187,7 @@ withCluster((env) => {
       await clusterScript("restart", "3");
       await cluster.close();
     }
-  }, 180_000);
+  });
 
   clusterTest("an advertised listener that does not resolve is reported with a hint", async () => {
     const { cluster, events } = openCluster(env.mismatchBootstrap, { sendTimeoutMs: 3000 });
@@ -194,7 +207,39 @@ withCluster((env) => {
       assert.ok(report?.type === "broker-unreachable", "no broker-unreachable event");
       assert.match(report.hint, /does not resolve from here: check advertised\.listeners/);
     } finally {
+      await stopLoops();
       await cluster.close();
     }
   });
+
+  clusterTest(
+    "the probe names the advertised listener that does not resolve (exit 8)",
+    async () => {
+      const out: string[] = [];
+      const outcome = await probeMain(
+        ["--bootstrap", env.mismatchBootstrap, "--count", "1", "--timeout-ms", "3000"],
+        {},
+        {
+          connector,
+          resolve: resolveHost,
+          readTextFile: () => Promise.reject(new Error("no files")),
+          command: "probe",
+          stdout: (line) => out.push(line),
+          stderr: (line) => out.push(line),
+        },
+      );
+      const text = out.join("\n");
+      assert.equal(outcome.exitCode, 8, text);
+      assert.ok(
+        text.includes(
+          `Hint: broker ${env.unresolvableNode} advertises ${env.unresolvableHost}:` +
+            `${
+              env.nodes[env.unresolvableNode - 1].mismatchPort
+            }, which does not resolve from here: ` +
+            "check advertised.listeners, or map it with --map-address",
+        ),
+        text,
+      );
+    },
+  );
 });

@@ -101,7 +101,7 @@ export function withCluster(register: (env: ClusterEnv) => void): void {
  * @param fn The body.
  * @param timeoutMs Bun's limit (Deno relies on the bounded waits inside).
  */
-export function clusterTest(name: string, fn: TestFn, timeoutMs = 120_000): void {
+export function clusterTest(name: string, fn: TestFn, timeoutMs = 600_000): void {
   test(`[${runtime}] real cluster: ${name}`, fn, { timeoutMs });
 }
 
@@ -116,7 +116,7 @@ export function clusterScript(...args: string[]): Promise<void> {
     execFile(
       "bash",
       [script, ...args],
-      { encoding: "utf8", timeout: 180_000 },
+      { encoding: "utf8", timeout: 400_000 },
       (error, out, err) => {
         if (error) {
           fail(new Error(`cluster.sh ${args.join(" ")} failed: ${error.message}\n${err}${out}`));

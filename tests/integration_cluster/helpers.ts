@@ -114,11 +114,22 @@ export class SteadyProducer {
         for (let i = 0; this.#running && i < 100_000; i++) {
           const value = `p${p}-${i}`;
           this.launched++;
-          const outcome = await produceOne(cluster, topic, p, value, {
-            retryAmbiguous,
-            timeoutMs: 15_000,
-            sendTimeoutMs: 5000,
-          });
+          let outcome: ProduceOutcome;
+          try {
+            outcome = await produceOne(cluster, topic, p, value, {
+              retryAmbiguous,
+              timeoutMs: 15_000,
+              sendTimeoutMs: 5000,
+            });
+          } catch (error) {
+            // The cluster was closed under the loop (a failed test's cleanup): stop quietly.
+            const e = error instanceof KafkaTransportError
+              ? error
+              : new KafkaTransportError(String(error));
+            outcome = { ok: false, error: e, attempts: 0, ambiguousRetries: 0, answeredRetries: 0 };
+            this.outcomes.push({ partition: p, value, outcome });
+            return;
+          }
           this.outcomes.push({ partition: p, value, outcome });
           if (!outcome.ok) await sleep(50);
         }
