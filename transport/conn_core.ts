@@ -266,12 +266,17 @@ export abstract class ConnCore implements Conn {
   }
 
   /**
-   * The error a write gets once the connection has ended.
+   * The error a write gets once the connection has ended: the failure itself when it failed
+   * (as reads get it), so that a TLS alert seen by a read is reported as that `TlsError`
+   * whichever of the two calls the connection hears from first; otherwise a
+   * `ConnectionClosedError` naming why it ended.
    *
-   * @returns A `ConnectionClosedError` naming why it ended.
+   * @returns The error.
    */
-  #writeAfterEnd(): ConnectionClosedError {
-    const reason = this.#ending?.reason;
+  #writeAfterEnd(): KafkaTransportError {
+    const ending = this.#ending;
+    if (ending !== null && ending.failed && ending.reason !== undefined) return ending.reason;
+    const reason = ending?.reason;
     return new ConnectionClosedError(
       `Cannot write to ${this.target}: the connection is closed` +
         (reason === undefined ? "" : ` (${reason.message})`),
