@@ -22,12 +22,14 @@ const P5H = 0x27d4eb2f, P5L = 0x165667c5;
 // loop keeps its state in plain int32 locals.
 let hi = 0;
 
-/** The high 32 bits of the 64-bit product of two unsigned 32-bit values. */
+/**
+ * The high 32 bits of the 64-bit product of two 32-bit values taken as unsigned. The double
+ * product is within 2^12 of the exact one; subtracting the exact low half and scaling leaves
+ * the high half within 2^-19 of an integer, so rounding gives it exactly.
+ */
 function mulHigh32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const lo0 = a0 * b0, m1 = a1 * b0, m2 = a0 * b1;
-  const mid = (lo0 >>> 16) + (m1 & 0xffff) + (m2 & 0xffff);
-  return (a1 * b1 + (m1 >>> 16) + (m2 >>> 16) + (mid >>> 16)) | 0;
+  const ua = a >>> 0, ub = b >>> 0;
+  return Math.round((ua * ub - (Math.imul(a, b) >>> 0)) * 2.3283064365386963e-10) | 0;
 }
 
 /** (ah:al) * (bh:bl) mod 2^64; returns the low half, sets `hi`. */
@@ -98,6 +100,25 @@ export function xxhash64Hex(data: Uint8Array, start = 0, end: number = data.leng
   return h + (xxLow >>> 0).toString(16).padStart(8, "0");
 }
 
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** `data[start..start+n)` (n a multiple of 4) as int32 words. */
+function wordsOf(data: Uint8Array, start: number, n: number): Int32Array {
+  const at = data.byteOffset + start;
+  if (littleEndian && (at & 3) === 0) return new Int32Array(data.buffer, at, n >> 2);
+  const copy = data.slice(start, start + n);
+  if (!littleEndian) {
+    for (let i = 0; i < n; i += 4) {
+      const a = copy[i], b = copy[i + 1];
+      copy[i] = copy[i + 3];
+      copy[i + 1] = copy[i + 2];
+      copy[i + 2] = b;
+      copy[i + 3] = a;
+    }
+  }
+  return new Int32Array(copy.buffer, 0, n >> 2);
+}
+
 let xxHigh = 0;
 let xxLow = 0;
 
@@ -112,19 +133,66 @@ function xxhash64(data: Uint8Array, start: number, end: number): void {
     let v2H = P2H | 0, v2L = P2L | 0;
     let v3H = 0, v3L = 0;
     let v4L = add(~P1H, ~P1L, 0, 1), v4H = hi;
-    for (const limit = end - 32; i <= limit; i += 32) {
-      v1L = round(v1H, v1L, u32(data, i + 4), u32(data, i));
-      v1H = hi;
-      v2L = round(v2H, v2L, u32(data, i + 12), u32(data, i + 8));
-      v2H = hi;
-      v3L = round(v3H, v3L, u32(data, i + 20), u32(data, i + 16));
-      v3H = hi;
-      v4L = round(v4H, v4L, u32(data, i + 28), u32(data, i + 24));
-      v4H = hi;
+    // The round is written out for each lane so the state stays in locals.
+    let lL: number, lH: number, mL: number, mH: number, sum: number, rH: number, rL: number;
+    // Stripes are read as int32 words: a view when the bytes are 4-byte aligned (and the
+    // platform little-endian, as every JS engine's is in practice), else an aligned copy.
+    const stripes = (length >>> 5) << 5;
+    const words = wordsOf(data, start, stripes);
+    for (let w = 0, limit = stripes >> 2; w < limit; w += 8) {
+      // v1 = rotl(v1 + lane * P2, 31) * P1
+      lL = words[w + 0];
+      lH = words[w + 1];
+      mL = Math.imul(lL, P2L);
+      mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
+      sum = (v1L >>> 0) + (mL >>> 0);
+      v1H = (v1H + mH + (sum > 0xffffffff ? 1 : 0)) | 0;
+      v1L = sum | 0;
+      rH = (v1H << 31) | (v1L >>> 1);
+      rL = (v1L << 31) | (v1H >>> 1);
+      v1L = Math.imul(rL, P1L);
+      v1H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
+      // v2 = rotl(v2 + lane * P2, 31) * P1
+      lL = words[w + 2];
+      lH = words[w + 3];
+      mL = Math.imul(lL, P2L);
+      mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
+      sum = (v2L >>> 0) + (mL >>> 0);
+      v2H = (v2H + mH + (sum > 0xffffffff ? 1 : 0)) | 0;
+      v2L = sum | 0;
+      rH = (v2H << 31) | (v2L >>> 1);
+      rL = (v2L << 31) | (v2H >>> 1);
+      v2L = Math.imul(rL, P1L);
+      v2H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
+      // v3 = rotl(v3 + lane * P2, 31) * P1
+      lL = words[w + 4];
+      lH = words[w + 5];
+      mL = Math.imul(lL, P2L);
+      mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
+      sum = (v3L >>> 0) + (mL >>> 0);
+      v3H = (v3H + mH + (sum > 0xffffffff ? 1 : 0)) | 0;
+      v3L = sum | 0;
+      rH = (v3H << 31) | (v3L >>> 1);
+      rL = (v3L << 31) | (v3H >>> 1);
+      v3L = Math.imul(rL, P1L);
+      v3H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
+      // v4 = rotl(v4 + lane * P2, 31) * P1
+      lL = words[w + 6];
+      lH = words[w + 7];
+      mL = Math.imul(lL, P2L);
+      mH = (mulHigh32(lL, P2L) + Math.imul(lH, P2L) + Math.imul(lL, P2H)) | 0;
+      sum = (v4L >>> 0) + (mL >>> 0);
+      v4H = (v4H + mH + (sum > 0xffffffff ? 1 : 0)) | 0;
+      v4L = sum | 0;
+      rH = (v4H << 31) | (v4L >>> 1);
+      rL = (v4L << 31) | (v4H >>> 1);
+      v4L = Math.imul(rL, P1L);
+      v4H = (mulHigh32(rL, P1L) + Math.imul(rH, P1L) + Math.imul(rL, P1H)) | 0;
     }
+    i += stripes;
     hL = rotl(v1H, v1L, 1);
     hH = hi;
-    let rL = rotl(v2H, v2L, 7);
+    rL = rotl(v2H, v2L, 7);
     hL = add(hH, hL, hi, rL);
     hH = hi;
     rL = rotl(v3H, v3L, 12);

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { ConfigError } from "../../transport/errors.ts";
 import { CompressionError } from "./errors.ts";
 import { xxhash64Low32 } from "./xxhash64.ts";
 import { malformed } from "./zstd_bitstream.ts";
@@ -28,6 +29,9 @@ import { decodeSequences, SequenceState } from "./zstd_sequences.ts";
 const MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC = 0x184d2a50; // the low four bits are free
 const MAX_BLOCK = 128 * 1024;
+// The largest output allowed whatever the limit: Kafka sizes are int32, and typed arrays of
+// more than 2^31 bytes are not allocatable on every runtime.
+const MAX_OUTPUT = 2 ** 31 - 1;
 // Bytes the bit readers may read past a block's end.
 const PADDING = 8;
 
@@ -49,6 +53,8 @@ class Decoder {
   readonly literals = new Literals();
   readonly sequences = new SequenceState();
   readonly padded = new Uint8Array(MAX_BLOCK + PADDING);
+  /** Where frames of unknown size that fit one block are decoded before an exact copy. */
+  readonly small = new Uint8Array(MAX_BLOCK);
   /** Set by the scan: whether every frame declares its content size. */
   exact = false;
 }
@@ -166,6 +172,10 @@ function scan(src: Uint8Array, d: Decoder): number {
   return bound;
 }
 
+function overDeclared(header: FrameHeader): CompressionError {
+  return malformed(`a frame decompresses to more than the ${header.contentSize} bytes it declares`);
+}
+
 function sizeLimit(limit: number, what: string): CompressionError {
   return new CompressionError(
     "zstd",
@@ -179,22 +189,50 @@ function sizeLimit(limit: number, what: string): CompressionError {
  *
  * @param src The compressed bytes.
  * @param maxOutputBytes The most bytes the output may have; the decoder never allocates more.
- * @returns The decompressed bytes (a view of a buffer that may be slightly larger).
+ * @returns The decompressed bytes (a view of a buffer that may be larger by less than a block).
  * @throws {CompressionError} `truncated` when the data ends early, `malformed` for a bad magic
  *   number, corrupt tables or streams, or a back-reference before the frame, `checksum` when
  *   a content checksum does not match, `size-limit` when the output would pass
  *   `maxOutputBytes`, `unsupported` for a frame that needs a dictionary.
  */
 export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Array {
+  if (!(maxOutputBytes >= 0)) {
+    throw new ConfigError(`maxOutputBytes must be a number of bytes, not ${maxOutputBytes}`);
+  }
   const d = decoder ??= new Decoder();
-  const header = d.header;
   const bound = scan(src, d);
-  const limit = Math.max(0, Math.floor(maxOutputBytes));
+  const limit = Math.min(Math.floor(maxOutputBytes), MAX_OUTPUT);
   if (bound > limit && d.exact) {
     throw sizeLimit(limit, `the frames declare ${bound} bytes,`);
   }
   const capacity = Math.min(bound, limit);
-  const out = new Uint8Array(capacity);
+  // A frame of unknown size bounded by a single block (128 KiB) usually holds much less: it
+  // is decoded into a reused buffer and copied out at its size, which costs less than
+  // allocating (and zeroing) the whole bound every call.
+  const small = !d.exact && capacity <= MAX_BLOCK;
+  let out: Uint8Array;
+  try {
+    out = small ? d.small.subarray(0, capacity) : new Uint8Array(capacity);
+  } catch (cause) {
+    throw new CompressionError("zstd", "size-limit", `cannot allocate ${capacity} bytes`, {
+      cause,
+    });
+  }
+  try {
+    const end = decodeFrames(src, d, out, limit);
+    if (small) return out.slice(0, end);
+    return end === out.length ? out : out.subarray(0, end);
+  } finally {
+    // Raw literals are views of `src`: let it go.
+    d.literals.buf = d.literals.scratch;
+  }
+}
+
+/** Decodes the frames scanned before into `out`; returns the output's length. */
+function decodeFrames(src: Uint8Array, d: Decoder, out: Uint8Array, limit: number): number {
+  const header = d.header;
+  const capacity = out.length;
+  const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let op = 0;
   let pos = 0;
   while (pos < src.length) {
@@ -207,6 +245,7 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
     pos += header.size;
     const frameStart = op;
     const { blockMax } = header;
+    const frameEnd = header.contentSize >= 0 ? frameStart + header.contentSize : Infinity;
     d.sequences.reset();
     d.literals.huffman.maxBits = 0;
     for (;;) {
@@ -215,11 +254,13 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
       const size = bh >>> 3;
       pos += 3;
       if (type === 0) {
+        if (op + size > frameEnd) throw overDeclared(header);
         if (op + size > capacity) throw sizeLimit(limit, "the data decompresses to");
         out.set(src.subarray(pos, pos + size), op);
         op += size;
         pos += size;
       } else if (type === 1) {
+        if (op + size > frameEnd) throw overDeclared(header);
         if (op + size > capacity) throw sizeLimit(limit, "the data decompresses to");
         out.fill(src[pos], op, op + size);
         op += size;
@@ -234,7 +275,7 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
           d.padded.fill(0, size, size + PADDING);
           blk = d.padded;
         }
-        const blockEnd = Math.min(capacity, op + blockMax);
+        const blockEnd = Math.min(capacity, op + blockMax, frameEnd);
         const literalsSize = decodeLiterals(blk, size, d.literals);
         const end = decodeSequences(
           blk,
@@ -243,15 +284,19 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
           d.sequences,
           d.literals,
           out,
+          outView,
           op,
           frameStart,
           blockEnd,
         );
         if (end < 0) {
-          if (blockEnd === capacity && capacity === limit) {
-            throw sizeLimit(limit, "the data decompresses to");
+          // Whichever end was nearest was passed. The capacity is only nearer than a block's
+          // maximum when the limit made it so.
+          if (blockEnd === frameEnd) throw overDeclared(header);
+          if (blockEnd === op + blockMax) {
+            throw malformed(`a block decompresses to more than the frame's ${blockMax} bytes`);
           }
-          throw malformed(`a block decompresses to more than the frame's ${blockMax} bytes`);
+          throw sizeLimit(limit, "the data decompresses to");
         }
         op = end;
         pos += size;
@@ -278,5 +323,5 @@ export function zstdDecompress(src: Uint8Array, maxOutputBytes: number): Uint8Ar
       pos += 4;
     }
   }
-  return op === out.length ? out : out.subarray(0, op);
+  return op;
 }

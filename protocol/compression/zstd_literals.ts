@@ -19,20 +19,36 @@ export class Literals {
   start = 0;
   /** The end of the literals in `buf`. */
   end = 0;
-  /** The buffer RLE and Huffman literals are decoded into. */
-  readonly scratch: Uint8Array = new Uint8Array(MAX_LITERALS);
+  /** `buf` as a DataView, for the sequence executor's 8-byte copies. */
+  view: DataView;
+  /**
+   * The buffer RLE and Huffman literals are decoded into; 8 bytes longer than the most literals,
+   * as `buf` always extends 8 bytes past `end` (blocks are padded too).
+   */
+  readonly scratch: Uint8Array = new Uint8Array(MAX_LITERALS + 8);
+  /** `scratch` as a DataView. */
+  readonly scratchView: DataView = new DataView(this.scratch.buffer);
   /** The last Huffman table of the frame, for treeless literals. */
   readonly huffman: HuffmanTable = new HuffmanTable();
 
   constructor() {
     this.buf = this.scratch;
+    this.view = this.scratchView;
+  }
+
+  /** Points at the literals decoded into `scratch`. */
+  useScratch(count: number): void {
+    this.buf = this.scratch;
+    this.view = this.scratchView;
+    this.start = 0;
+    this.end = count;
   }
 }
 
 /**
  * Decodes the literals section at the start of a block.
  *
- * @param blk The block (extending three bytes past `size`).
+ * @param blk The block (extending eight bytes past `size`).
  * @param size The block's size.
  * @param into Receives where the literals are; its Huffman table is used and updated.
  * @returns The size of the literals section.
@@ -58,15 +74,14 @@ export function decodeLiterals(blk: Uint8Array, size: number, into: Literals): n
     if (type === 0) {
       if (header + count > size) throw malformed("the raw literals run past their block");
       into.buf = blk;
+      into.view = new DataView(blk.buffer, blk.byteOffset, blk.byteLength);
       into.start = header;
       into.end = header + count;
       return header + count;
     }
     if (header + 1 > size) throw malformed("the RLE literals run past their block");
     into.scratch.fill(blk[header], 0, count);
-    into.buf = into.scratch;
-    into.start = 0;
-    into.end = count;
+    into.useScratch(count);
     return header + 1;
   }
   let header: number, count: number, compressed: number;
@@ -97,8 +112,6 @@ export function decodeLiterals(blk: Uint8Array, size: number, into: Literals): n
   } else {
     decodeHuffman4(into.huffman, blk, streams, end, into.scratch, count);
   }
-  into.buf = into.scratch;
-  into.start = 0;
-  into.end = count;
+  into.useScratch(count);
   return end;
 }

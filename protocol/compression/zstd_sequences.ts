@@ -92,12 +92,13 @@ function readTable(
  * Decodes the sequences section `blk[start..size)` and executes it, writing the block's
  * content to `out` from `op`.
  *
- * @param blk The block (extending three bytes past `size`).
+ * @param blk The block (extending eight bytes past `size`).
  * @param start Where the sequences section starts (after the literals).
  * @param size The block's size.
  * @param state The tables and repeat offsets carried between blocks; updated.
  * @param lit The block's literals.
  * @param out The output.
+ * @param outView `out` as a DataView.
  * @param op Where the block's content starts in `out`.
  * @param frameStart Where the frame's content starts in `out`: no match reaches before it.
  * @param outEnd How far the block may write.
@@ -111,6 +112,7 @@ export function decodeSequences(
   state: SequenceState,
   lit: Literals,
   out: Uint8Array,
+  outView: DataView,
   op: number,
   frameStart: number,
   outEnd: number,
@@ -128,7 +130,8 @@ export function decodeSequences(
     count = blk[start + 1] + (blk[start + 2] << 8) + 0x7f00;
     cursor = start + 3;
   }
-  const litBuf = lit.buf;
+  const litBuf = lit.buf, litView = lit.view;
+  const outLength = out.length;
   let litPos = lit.start;
   const litEnd = lit.end;
   if (count === 0) {
@@ -184,26 +187,34 @@ export function decodeSequences(
 
   for (let i = count; i > 0; i--) {
     const llI = llInfo[llState], ofI = ofInfo[ofState], mlI = mlInfo[mlState];
-    // Fields are read offset, match length, literal length (RFC 8878, 3.1.1.3.2.1.2).
-    const ofBits = (ofI >> 8) & 255;
-    let offsetValue: number;
-    if (ofBits <= 24) {
-      pos -= ofBits;
-      offsetValue = ofValue[ofState] + bitsAt(blk, pos, ofBits);
+    // Fields are read offset, match length, literal length (RFC 8878, 3.1.1.3.2.1.2): the
+    // three are one read when together they fit bitsAt, as they mostly do.
+    const ofBits = (ofI >> 8) & 255, mlBits = (mlI >> 8) & 255, llBits = (llI >> 8) & 255;
+    const extra = ofBits + mlBits + llBits;
+    let offsetValue: number, matchLength: number, literalLength: number;
+    if (extra <= 25) {
+      pos -= extra;
+      const v = bitsAt(blk, pos, extra);
+      literalLength = llValue[llState] + (v & ((1 << llBits) - 1));
+      matchLength = mlValue[mlState] + ((v >>> llBits) & ((1 << mlBits) - 1));
+      offsetValue = ofValue[ofState] + (v >>> (llBits + mlBits));
     } else {
-      // More than bitsAt reads at once: the top 24 bits, then the rest.
-      const lowBits = ofBits - 24;
-      pos -= 24;
-      const high = bitsAt(blk, pos, 24);
-      pos -= lowBits;
-      offsetValue = 2 ** ofBits + high * 2 ** lowBits + bitsAt(blk, pos, lowBits);
+      if (ofBits <= 24) {
+        pos -= ofBits;
+        offsetValue = ofValue[ofState] + bitsAt(blk, pos, ofBits);
+      } else {
+        // More than bitsAt reads at once: the top 24 bits, then the rest.
+        const lowBits = ofBits - 24;
+        pos -= 24;
+        const high = bitsAt(blk, pos, 24);
+        pos -= lowBits;
+        offsetValue = 2 ** ofBits + high * 2 ** lowBits + bitsAt(blk, pos, lowBits);
+      }
+      pos -= mlBits;
+      matchLength = mlValue[mlState] + bitsAt(blk, pos, mlBits);
+      pos -= llBits;
+      literalLength = llValue[llState] + bitsAt(blk, pos, llBits);
     }
-    const mlBits = (mlI >> 8) & 255;
-    pos -= mlBits;
-    const matchLength = mlValue[mlState] + bitsAt(blk, pos, mlBits);
-    const llBits = (llI >> 8) & 255;
-    pos -= llBits;
-    const literalLength = llValue[llState] + bitsAt(blk, pos, llBits);
 
     let offset: number;
     if (offsetValue > 3) {
@@ -234,23 +245,38 @@ export function decodeSequences(
     }
 
     if (i > 1) {
-      // States are updated literal length, match length, offset.
-      let n = llI & 255;
-      pos -= n;
-      llState = (llI >>> 16) + bitsAt(blk, pos, n);
-      n = mlI & 255;
-      pos -= n;
-      mlState = (mlI >>> 16) + bitsAt(blk, pos, n);
-      n = ofI & 255;
-      pos -= n;
-      ofState = (ofI >>> 16) + bitsAt(blk, pos, n);
+      // States are updated literal length, match length, offset: one read of at most 26 bits,
+      // split when it is the rare 26.
+      const nl = llI & 255, nm = mlI & 255, no = ofI & 255;
+      const total = nl + nm + no;
+      if (total <= 25) {
+        pos -= total;
+        const v = bitsAt(blk, pos, total);
+        ofState = (ofI >>> 16) + (v & ((1 << no) - 1));
+        mlState = (mlI >>> 16) + ((v >>> no) & ((1 << nm) - 1));
+        llState = (llI >>> 16) + (v >>> (no + nm));
+      } else {
+        pos -= nl;
+        llState = (llI >>> 16) + bitsAt(blk, pos, nl);
+        pos -= nm;
+        mlState = (mlI >>> 16) + bitsAt(blk, pos, nm);
+        pos -= no;
+        ofState = (ofI >>> 16) + bitsAt(blk, pos, no);
+      }
     }
 
     if (op + literalLength + matchLength > outEnd) return -1;
     if (literalLength > litEnd - litPos) {
       throw malformed("a sequence uses more literals than the block has");
     }
-    if (literalLength <= 16) {
+    // Short copies go 8 bytes at a time and may write up to 7 bytes past their end, which
+    // the next copy overwrites; reads stay inside the padded literals.
+    if (literalLength <= 32 && op + literalLength + 8 <= outLength) {
+      for (let k = 0; k < literalLength; k += 8) {
+        outView.setInt32(op + k, litView.getInt32(litPos + k, true), true);
+        outView.setInt32(op + k + 4, litView.getInt32(litPos + k + 4, true), true);
+      }
+    } else if (literalLength <= 16) {
       for (let k = 0; k < literalLength; k++) out[op + k] = litBuf[litPos + k];
     } else {
       out.set(litBuf.subarray(litPos, litPos + literalLength), op);
@@ -265,7 +291,14 @@ export function decodeSequences(
       );
     }
     let from = op - offset;
-    if (offset < matchLength || matchLength <= 32) {
+    if (offset >= 8 && matchLength <= 64 && op + matchLength + 8 <= outLength) {
+      // 8 bytes at a time: with the source at least 8 bytes back, every chunk read is final.
+      for (let k = 0; k < matchLength; k += 8) {
+        outView.setInt32(op + k, outView.getInt32(from + k, true), true);
+        outView.setInt32(op + k + 4, outView.getInt32(from + k + 4, true), true);
+      }
+      op += matchLength;
+    } else if (offset < matchLength || matchLength <= 32) {
       // Overlapping copies repeat what they have just written, so they go byte by byte.
       for (const stop = op + matchLength; op < stop;) out[op++] = out[from++];
     } else {
