@@ -102,7 +102,7 @@ async function hostRuntime(): Promise<Host> {
   const g = globalThis as unknown as RuntimeGlobals;
   if (g.Deno === undefined && g.Bun === undefined && g.process !== undefined) {
     const process = g.process;
-    const [{ nodeConnector, nodeListen }, { readFile }] = await Promise.all([
+    const [{ nodeConnector, nodeListen, nodeResolve }, { readFile }] = await Promise.all([
       import("../transport/node.ts"),
       import("node:fs/promises"),
     ]);
@@ -111,6 +111,7 @@ async function hostRuntime(): Promise<Host> {
       env: process.env,
       io: {
         connector: nodeConnector,
+        resolve: nodeResolve,
         listen: nodeListen,
         readTextFile: (path) => readFile(path, "utf8"),
         command: "node cli/probe.ts",

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { lookup } from "node:dns/promises";
 import { systemClock } from "./clock.ts";
 import type { Connector, ListenFn } from "./conn.ts";
 import { guardedConnector } from "./dial.ts";
@@ -58,3 +59,17 @@ export const nodeConnector: Connector = guardedConnector(systemClock, dial);
  *   TLS material is invalid.
  */
 export const nodeListen: ListenFn = listen;
+
+/**
+ * Resolves a host name with `node:dns`'s `lookup` (every address, in the order the system
+ * resolver gives them), for the `resolve` option of a `Cluster`, which then tries each address
+ * in turn.
+ *
+ * @param host The host name.
+ * @returns The addresses; rejects with the resolver's error (e.g. `ENOTFOUND`) when the name
+ *   does not resolve.
+ */
+export async function nodeResolve(host: string): Promise<string[]> {
+  const records = await lookup(host, { all: true, verbatim: true });
+  return records.map((r) => r.address);
+}

@@ -16,17 +16,8 @@ import { decodeRecordBatches } from "../../protocol/record_batch.ts";
 import type { Connector } from "../../transport/conn.ts";
 import { KafkaTransportError } from "../../transport/errors.ts";
 import { runtime } from "../harness.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { produceOne, type ProduceOutcome, readValues, sleep } from "../cluster/traffic.ts";
-
-const adapter = runtime === "deno"
-  ? await import("../../transport/deno.ts").then((m) => ({
-    connector: m.denoConnector as Connector,
-    resolve: m.denoResolve,
-  }))
-  : await import("../../transport/bun.ts").then((m) => ({
-    connector: m.bunConnector as Connector,
-    resolve: m.bunResolve,
-  }));
 
 /** This runtime's connector. */
 export const connector: Connector = adapter.connector;

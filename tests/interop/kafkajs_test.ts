@@ -9,16 +9,11 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { runtime, test } from "../harness.ts";
-import type { ListenFn } from "../../transport/conn.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { MockCluster } from "../../testing/mod.ts";
 import { available, interopRequired, run } from "./run.ts";
 
-async function loadListen(): Promise<ListenFn> {
-  if (runtime === "deno") return (await import("../../transport/deno.ts")).denoListen;
-  return (await import("../../transport/bun.ts")).bunListen;
-}
-
-const listen = await loadListen();
+const { listen } = adapter;
 const script = fileURLToPath(new URL("./kafkajs_client.cjs", import.meta.url));
 const PER_PARTITION = 50;
 

@@ -6,16 +6,11 @@
 
 import assert from "node:assert/strict";
 import { runtime, test } from "../harness.ts";
-import type { ListenFn } from "../../transport/conn.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { MockCluster, type MockClusterOptions } from "../../testing/mod.ts";
 import { available, interopRequired, run } from "./run.ts";
 
-async function loadListen(): Promise<ListenFn> {
-  if (runtime === "deno") return (await import("../../transport/deno.ts")).denoListen;
-  return (await import("../../transport/bun.ts")).bunListen;
-}
-
-const listen = await loadListen();
+const { listen } = adapter;
 const KCAT = "kcat";
 const USERS = { alice: "alice-secret" };
 

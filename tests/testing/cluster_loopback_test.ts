@@ -2,21 +2,12 @@ import assert from "node:assert/strict";
 import { runtime, test } from "../harness.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../protocol/record_batch.ts";
-import type { Connector, ListenFn } from "../../transport/conn.ts";
+import { adapter } from "../fixtures/socket_adapter.ts";
 import { MockCluster } from "../../testing/mod.ts";
 import { connectTo, fetchFrom, metadata, produce, text, utf8 } from "./cluster_fixture.ts";
 
-/** The runtime's own socket adapter: the cluster must work on real sockets of both. */
-async function loadAdapter(): Promise<{ connector: Connector; listen: ListenFn }> {
-  if (runtime === "deno") {
-    const deno = await import("../../transport/deno.ts");
-    return { connector: deno.denoConnector, listen: deno.denoListen };
-  }
-  const bun = await import("../../transport/bun.ts");
-  return { connector: bun.bunConnector, listen: bun.bunListen };
-}
-
-const { connector, listen } = await loadAdapter();
+// The runtime's own socket adapter: the cluster must work on real sockets of every runtime.
+const { connector, listen } = adapter;
 
 test(`MockCluster on ${runtime} loopback: Metadata lists bound ports, records round-trip`, async () => {
   await using cluster = await MockCluster.start({ listen, topics: [{ name: "t", partitions: 3 }] });
