@@ -101,6 +101,8 @@ export class Pipeline {
   #consecutiveTimeouts = 0;
   #lastActivity = 0;
   readonly #header: RequestHeader;
+  /** Reset onto each reply: codecs read synchronously and do not keep their reader. */
+  readonly #reader = new Reader(new Uint8Array(0));
   #drainWaiter: { resolve: () => void; reject: (e: KafkaTransportError) => void } | null = null;
   #onEmpty: (() => void) | null = null;
 
@@ -313,15 +315,19 @@ export class Pipeline {
   }
 
   /**
-   * Matches one reply frame to its request and settles it.
+   * Matches one reply frame to its request and settles it. The frame is read in place, with
+   * the one reader of the pipeline, so a reply allocates nothing before its codec runs.
    *
-   * @param frame The reply frame, without its size prefix (at least 4 bytes: the decoder's
-   *   minimum).
+   * @param buf The bytes holding the frame.
+   * @param start Where its body (after the size prefix) starts: at least 4 bytes before `end`
+   *   (the decoder's minimum).
+   * @param end Where it ends.
    * @param now When the chunk holding it arrived.
    * @returns Whether it answered a setup request.
    */
-  reply(frame: Uint8Array, now: number): boolean {
-    const id = ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) | 0;
+  reply(buf: Uint8Array, start: number, end: number, now: number): boolean {
+    const id = ((buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) |
+      buf[start + 3]) | 0;
     const p = this.#inFlight.take(id);
     const c = this.#counters;
     if (p === undefined) {
@@ -332,7 +338,7 @@ export class Pipeline {
       return false;
     }
     this.#consecutiveTimeouts = 0;
-    p.bytesIn = frame.length + 4;
+    p.bytesIn = end - start + 4;
     const batch = p.batch!;
     if (batch.writtenAt < 0) batch.writtenAt = now;
     if (p.stage === WRITING) p.stage = IN_FLIGHT;
@@ -340,7 +346,7 @@ export class Pipeline {
     c.replied++;
     let value: unknown;
     try {
-      const r = new Reader(frame, 4);
+      const r = this.#reader.reset(buf, start + 4, end);
       skipResponseHeaderTags(r, responseHeaderFlexible(p.apiKey, p.flexible));
       value = p.api !== null ? p.api.decodeResponse(r, p.apiVersion) : p.decodeBody!(r);
     } catch (error) {
@@ -348,7 +354,7 @@ export class Pipeline {
       this.settle(
         p,
         error instanceof DecodeError
-          ? error
+          ? frameRelative(error, start)
           : asKafkaError(error, `Decoding ${p.apiName} v${p.apiVersion} response`),
         undefined,
         now,
@@ -584,4 +590,22 @@ export class Pipeline {
       this.#setupQueue.length > 0;
     if (next < Infinity && waiting) this.#timer.arm(next);
   };
+}
+
+/**
+ * A reply is decoded where it lies in the received chunk, so a codec's offsets count from the
+ * chunk; a `DecodeError` names the byte within the frame, as its `offset` promises.
+ *
+ * @param error The codec's error.
+ * @param start Where the frame's body starts in the chunk.
+ * @returns The error with a frame-relative offset (itself when the frame starts the chunk).
+ */
+function frameRelative(error: DecodeError, start: number): DecodeError {
+  if (start === 0) return error;
+  const offset = error.offset - start;
+  const prefix = `Cannot decode field "${error.field}" at byte ${error.offset}: `;
+  const detail = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
+  return new DecodeError(error.field, offset, detail);
 }
