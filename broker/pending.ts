@@ -23,8 +23,6 @@ export const IN_FLIGHT = 2;
  * request carries one reference instead of two boxed times.
  */
 export class Batch {
-  /** The requests, in the order they were encoded. */
-  readonly items: Pending[] = [];
   /** When the batch was handed to the socket. */
   sentAt = -1;
   /** When its write completed (or the first reply arrived); -1 before. */

@@ -96,6 +96,14 @@ export class Pipeline {
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
   readonly #out = new OutBuffer();
+  /**
+   * The requests of the batch being written, in encoding order: one array for every batch (one
+   * write is outstanding at a time), so a batch does not regrow an array of its own.
+   */
+  #batchItems: (Pending | undefined)[] = [];
+  #batchSize = 0;
+  /** The other array: settling a written batch may start the next one before it is done. */
+  #spareItems: (Pending | undefined)[] = [];
   #writing = false;
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
@@ -388,6 +396,8 @@ export class Pipeline {
     if (socket === null || this.#writing) return;
     const inFlight = this.#inFlight;
     const w = this.#out.next();
+    // A batch whose write never completed (its socket was lost) lets go of its requests here.
+    this.#clearBatch();
     const batch = new Batch();
     if (this.#setupQueue.length > 0) {
       // Setup requests go one at a time, never beside other requests (max in-flight 1).
@@ -414,7 +424,7 @@ export class Pipeline {
       }
       return;
     }
-    if (batch.items.length === 0) return;
+    if (this.#batchSize === 0) return;
     this.#out.batchDone();
     this.#write(socket, batch, w.finish());
   };
@@ -462,7 +472,7 @@ export class Pipeline {
     p.bytesOut = w.length - start;
     this.#inFlight.add(p);
     p.batch = batch;
-    batch.items.push(p);
+    this.#batchItems[this.#batchSize++] = p;
     return true;
   }
 
@@ -471,7 +481,7 @@ export class Pipeline {
     batch.sentAt = this.#turn.now();
     this.#writing = true;
     this.#counters.writes++;
-    this.#counters.sent += batch.items.length;
+    this.#counters.sent += this.#batchSize;
     const total = bytes.length;
     socket.write(bytes).then(
       () => this.#onWritten(socket, batch, total),
@@ -490,7 +500,14 @@ export class Pipeline {
     const onBytes = this.#o.hooks.onBytes;
     if (onBytes !== undefined) emitBytes(onBytes, "out", total);
     batch.writtenAt = now;
-    for (const p of batch.items) {
+    const items = this.#batchItems;
+    const n = this.#batchSize;
+    this.#batchItems = this.#spareItems;
+    this.#spareItems = items;
+    this.#batchSize = 0;
+    for (let i = 0; i < n; i++) {
+      const p = items[i]!;
+      items[i] = undefined;
       if (p.stage === WRITING) p.stage = IN_FLIGHT;
       if (!p.expectResponse) {
         this.#inFlight.remove(p);
@@ -498,6 +515,12 @@ export class Pipeline {
       }
     }
     this.#pump();
+  }
+
+  #clearBatch(): void {
+    const items = this.#batchItems;
+    for (let i = 0; i < this.#batchSize; i++) items[i] = undefined;
+    this.#batchSize = 0;
   }
 
   /**

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import { FakeClock, settle } from "../fixtures/fake_clock.ts";
 import { FrameDecoder } from "../../framing/decoder.ts";
+import { DecodeError } from "../../framing/errors.ts";
 import { Writer } from "../../framing/writer.ts";
 import type { Reader } from "../../framing/reader.ts";
 import { memoryPair } from "../../transport/memory.ts";
@@ -131,6 +132,23 @@ test("Pipeline writes a burst in one batch and matches replies out of order", as
   assert.equal(pipeline.inFlight, 3);
   for (const [id, v] of [...frames].reverse()) replyTo(pipeline, reply(id, v * 2), 0);
   assert.deepEqual(await Promise.all(results), [20, 22, 24]);
+  assert.equal(pipeline.inFlight, 0);
+});
+
+test("Pipeline: a reply body that fails to decode names the byte within its frame", async () => {
+  const { pipeline, request, written } = rig();
+  const result = request(7);
+  await settle(1);
+  const [[id]] = await written();
+  // The correlation id alone: the int32 the codec reads is missing, at byte 4 of the frame,
+  // though the frame lies 3 bytes into the buffer it is decoded in.
+  replyTo(pipeline, new Writer(4).int32(id).finish().slice(), 0);
+  await assert.rejects(result, (e: unknown) => {
+    assert.ok(e instanceof DecodeError);
+    assert.equal(e.offset, 4);
+    assert.match(e.message, /at byte 4: needs 4 bytes, only 0 left/);
+    return true;
+  });
   assert.equal(pipeline.inFlight, 0);
 });
 
