@@ -10,8 +10,9 @@
 # Also per round: bulk (1 MiB request frames, 4 in flight, MB/s) and bytes allocated per request
 # on Deno (bench/memory.ts), and the Node round trips (raw node:net, the other checkout, this one;
 # Node from node_modules). Environment: ROUNDS (default 3), SECONDS_PER_RUN (default 3),
-# MEMORY_REQUESTS (default 300000), WITH_NODE=0 to leave Node out. Prints medians (requests/s, MB/s or bytes per request) with
-# each round's figure; the raw JSON lines stay in .cache/bench/ab-<time>/.
+# MEMORY_REQUESTS (default 300000), WITH_NODE=0 to leave Node out. Prints medians (requests/s,
+# MB/s or bytes per request) with each round's figure; the raw JSON lines stay in
+# .cache/bench/ab-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
