@@ -104,7 +104,9 @@ for (const runtime of ["deno", "bun"]) {
     const c = cell("ours-minimal", runtime, n);
     return c.rps === null ? "–" : `${fmt(c.rps)} (${fmt(c.p50)}/${fmt(c.p99)})`;
   });
-  if (row.some((x) => x !== "–")) p(`| ours, \`--codec minimal\` | ${runtime} | ${row.join(" | ")} |`);
+  if (row.some((x) => x !== "–")) {
+    p(`| ours, \`--codec minimal\` | ${runtime} | ${row.join(" | ")} |`);
+  }
 }
 p();
 p("Per-round requests/s (to judge the noise):");
@@ -163,7 +165,9 @@ for (const runtime of ["deno", "bun"]) {
 }
 for (const runtime of ["deno", "bun"]) {
   const r = ratio(cell("ours-minimal", runtime, 128).rps, cell("raw", runtime, 128).rps);
-  if (r !== null) p(`| ours, \`--codec minimal\` / raw | ${runtime} | – | – | ${fmt(r, 2)}× | (info) |`);
+  if (r !== null) {
+    p(`| ours, \`--codec minimal\` / raw | ${runtime} | – | – | ${fmt(r, 2)}× | (info) |`);
+  }
 }
 {
   const r = INFLIGHT.map((n) => ratio(cell("ours", "bun", n).rps, cell("kafkajs", "node", n).rps));
@@ -206,9 +210,9 @@ for (const m of jsonl("memory.jsonl")) {
     continue;
   }
   p(
-    `| ${m.runtime} | ${m.codec ?? "ApiVersions"} | ${fmt(m.warmHeapMB, 1)} | ${fmt(m.endHeapMB, 1)} | ${
-      fmt(m.heapGrowthKB, 1)
-    } | ` +
+    `| ${m.runtime} | ${m.codec ?? "ApiVersions"} | ${fmt(m.warmHeapMB, 1)} | ${
+      fmt(m.endHeapMB, 1)
+    } | ${fmt(m.heapGrowthKB, 1)} | ` +
       `${fmt(m.heapGrowthBytesPerRequest, 2)} | ${m.allocBytesPerRequest ?? "not measurable"} | ` +
       `${fmt(m.warmRssMB)} → ${fmt(m.endRssMB)} |`,
   );
