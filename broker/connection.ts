@@ -250,7 +250,7 @@ export class BrokerConnection implements AsyncDisposable {
    *   Rejects with `UnsupportedVersionError`, before anything is written, when no version is
    *   common; otherwise as {@link BrokerConnection.request}.
    */
-  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions = {}): Promise<Res> {
+  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options?: SendOptions): Promise<Res> {
     return this.#intake.send(api, request, options);
   }
 

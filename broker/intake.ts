@@ -54,6 +54,9 @@ function headerFieldError(apiKey: number, apiVersion: number): ConfigError | nul
   return null;
 }
 
+/** The options of a `send()` given none: shared, so such a call allocates no object for them. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 /**
  * A request as messages name it (a plain function: a closure made per request for its rare
  * error paths would be an allocation per request).
@@ -109,7 +112,11 @@ export class Intake {
    * @param options The call's options.
    * @returns The caller's promise.
    */
-  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions): Promise<Res> {
+  send<Req, Res>(
+    api: ApiSpec<Req, Res>,
+    request: Req,
+    options: SendOptions = NO_OPTIONS,
+  ): Promise<Res> {
     if (this.#pipeline.mustWait() && !this.#host.closing()) {
       return this.#roomInQueue(options.wait, options.signal).then(() => {
         this.#pipeline.admission.claim();
