@@ -8,9 +8,11 @@
 #   bash bench/ab.sh /tmp/before
 #
 # Also per round: bulk (1 MiB request frames, 4 in flight, MB/s) and bytes allocated per request
-# on Deno (bench/memory.ts). Environment: ROUNDS (default 3), SECONDS_PER_RUN (default 3),
-# MEMORY_REQUESTS (default 300000). Prints medians (requests/s, MB/s or bytes per request) with
-# each round's figure; the raw JSON lines stay in .cache/bench/ab-<time>/.
+# on Deno (bench/memory.ts), and the Node round trips (raw node:net, the other checkout, this one;
+# Node from node_modules). Environment: ROUNDS (default 3), SECONDS_PER_RUN (default 3),
+# MEMORY_REQUESTS (default 300000), WITH_NODE=0 to leave Node out. Prints medians (requests/s,
+# MB/s or bytes per request) with each round's figure; the raw JSON lines stay in
+# .cache/bench/ab-<time>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,6 +48,11 @@ for round in $(seq "$ROUNDS"); do
     one "before bun $n" "$OTHER" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n"
     one "after bun $n" "$ROOT" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n"
     one "after-minimal bun $n" "$ROOT" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n" --codec minimal
+    if [ "${WITH_NODE:-1}" = 1 ]; then
+      one "raw node $n" "$ROOT" "$BIN/node" bench/raw_node.mjs "${A[@]}" --inflight "$n"
+      one "before node $n" "$OTHER" "$BIN/node" bench/ours_client.ts "${A[@]}" --inflight "$n"
+      one "after node $n" "$ROOT" "$BIN/node" bench/ours_client.ts "${A[@]}" --inflight "$n"
+    fi
   done
   B=(--port "$PORT" --seconds "$SECS" --inflight 4 --frame-bytes 1048576)
   for rt in deno bun; do

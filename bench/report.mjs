@@ -97,10 +97,21 @@ for (const client of CLIENTS) {
     p(`| ${client} | ${runtime} | ${row.join(" | ")} |`);
   }
 }
+// Ours reading only each reply's error code (`--codec minimal`): the transport apart from
+// decoding, run at 128 in flight only.
+for (const runtime of ["deno", "bun"]) {
+  const row = INFLIGHT.map((n) => {
+    const c = cell("ours-minimal", runtime, n);
+    return c.rps === null ? "–" : `${fmt(c.rps)} (${fmt(c.p50)}/${fmt(c.p99)})`;
+  });
+  if (row.some((x) => x !== "–")) {
+    p(`| ours, \`--codec minimal\` | ${runtime} | ${row.join(" | ")} |`);
+  }
+}
 p();
 p("Per-round requests/s (to judge the noise):");
 p();
-for (const client of CLIENTS) {
+for (const client of [...CLIENTS, "ours-minimal"]) {
   for (const runtime of RUNTIMES) {
     const parts = INFLIGHT.map((n) => cell(client, runtime, n))
       .map((c, i) => c.all.length ? `${INFLIGHT[i]}: ${c.all.map((x) => fmt(x)).join(", ")}` : "")
@@ -152,6 +163,12 @@ for (const runtime of ["deno", "bun"]) {
       `128: ${met ? "met" : "**missed**"} |`,
   );
 }
+for (const runtime of ["deno", "bun"]) {
+  const r = ratio(cell("ours-minimal", runtime, 128).rps, cell("raw", runtime, 128).rps);
+  if (r !== null) {
+    p(`| ours, \`--codec minimal\` / raw | ${runtime} | – | – | ${fmt(r, 2)}× | (info) |`);
+  }
+}
 {
   const r = INFLIGHT.map((n) => ratio(cell("ours", "bun", n).rps, cell("kafkajs", "node", n).rps));
   p(`| ours (bun) / kafkajs (node) | – | ${r.map((x) => fmt(x, 2) + "×").join(" | ")} | (info) |`);
@@ -181,30 +198,40 @@ const memoryVerdicts = [];
 p();
 p("Heap after a forced full GC once warmed up (50 000 requests) and again after the million;");
 p("allocation per request estimated from heap growth across single 128-request rounds (median;");
-p("only where most rounds run without a collection, i.e. V8).");
+p("only where most rounds run without a collection, i.e. V8). Codec `ApiVersions` decodes each");
+p("reply body; `minimal` reads only its error code (`bench/memory.ts --codec minimal`).");
 p();
-p("| runtime | warm heap MB | end heap MB | growth KB | growth B/request | alloc B/request | RSS MB warm → end |");
-p("|---|---:|---:|---:|---:|---:|---|");
+p("| runtime | codec | warm heap MB | end heap MB | growth KB | growth B/request | alloc B/request | RSS MB warm → end |");
+p("|---|---|---:|---:|---:|---:|---:|---|");
+const allocVerdicts = [];
 for (const m of jsonl("memory.jsonl")) {
   if (m.error) {
-    p(`| ${m.label} | failed: ${m.error} ||||||`);
+    p(`| ${m.label} | failed: ${m.error} |||||||`);
     continue;
   }
   p(
-    `| ${m.runtime} | ${fmt(m.warmHeapMB, 1)} | ${fmt(m.endHeapMB, 1)} | ${
-      fmt(m.heapGrowthKB, 1)
-    } | ` +
+    `| ${m.runtime} | ${m.codec ?? "ApiVersions"} | ${fmt(m.warmHeapMB, 1)} | ${
+      fmt(m.endHeapMB, 1)
+    } | ${fmt(m.heapGrowthKB, 1)} | ` +
       `${fmt(m.heapGrowthBytesPerRequest, 2)} | ${m.allocBytesPerRequest ?? "not measurable"} | ` +
       `${fmt(m.warmRssMB)} → ${fmt(m.endRssMB)} |`,
   );
   // "No heap growth beyond noise": under one byte retained per request over the million.
   const flat = m.heapGrowthBytesPerRequest < 1;
   if (!flat) missed.push(`heap growth on ${m.runtime}`);
-  memoryVerdicts.push(`${m.runtime}: ${flat ? "met" : "**missed**"}`);
+  memoryVerdicts.push(`${m.runtime} ${m.codec ?? "ApiVersions"}: ${flat ? "met" : "**missed**"}`);
+  if (typeof m.allocBytesPerRequest === "number") {
+    const lean = m.allocBytesPerRequest <= 300;
+    if (!lean) missed.push(`alloc per request on ${m.runtime} (${m.codec ?? "ApiVersions"})`);
+    allocVerdicts.push(`${m.runtime} ${m.codec ?? "ApiVersions"}: ${lean ? "met" : "**missed**"}`);
+  }
 }
 if (memoryVerdicts.length > 0) {
   p();
   p(`Target, no heap growth beyond noise (< 1 B/request): ${memoryVerdicts.join(", ")}.`);
+}
+if (allocVerdicts.length > 0) {
+  p(`Target, ≤ 300 B allocated per request: ${allocVerdicts.join(", ")}.`);
 }
 
 // --- micro -----------------------------------------------------------------------------------

@@ -73,6 +73,11 @@ for round in $(seq "$ROUNDS"); do
     run "$RT" "raw node $n" node bench/raw_node.mjs "${A[@]}" --inflight "$n"
     run "$RT" "ours deno $n" "$BIN/deno" run -A bench/ours_client.ts "${A[@]}" --inflight "$n"
     run "$RT" "ours bun $n" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n"
+    if [ "$n" = 128 ]; then
+      # The transport apart from decoding: only each reply's error code is read.
+      run "$RT" "ours-minimal deno $n" "$BIN/deno" run -A bench/ours_client.ts "${A[@]}" --inflight "$n" --codec minimal
+      run "$RT" "ours-minimal bun $n" "$BIN/bun" bench/ours_client.ts "${A[@]}" --inflight "$n" --codec minimal
+    fi
     run "$RT" "kafkajs node $n" node bench/kafkajs_client.mjs "${A[@]}" --inflight "$n" --runtime node
     run "$RT" "kafkajs bun $n" "$BIN/bun" bench/kafkajs_client.mjs "${A[@]}" --inflight "$n" --runtime bun
     run "$RT" "kafkajs deno $n" "$BIN/deno" run -A bench/kafkajs_client.mjs "${A[@]}" --inflight "$n" --runtime deno
@@ -94,6 +99,7 @@ done
 log "memory (1 000 000 requests per runtime)"
 MEM="$OUT/memory.jsonl"
 run "$MEM" "memory deno" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts --port "$PORT"
+run "$MEM" "memory deno minimal" "$BIN/deno" run -A --v8-flags=--expose-gc bench/memory.ts --port "$PORT" --codec minimal
 run "$MEM" "memory bun" "$BIN/bun" bench/memory.ts --port "$PORT"
 
 # --- CPU profiles of ours at 128 in flight (for the "Why" section) ---------------------------

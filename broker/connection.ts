@@ -145,7 +145,7 @@ export class BrokerConnection implements AsyncDisposable {
     this.#pipeline = pipeline;
     const counters = this.#counters;
     this.#owner = {
-      reply: (frame, now) => pipeline.reply(frame, now),
+      reply: (buf, start, end, now) => pipeline.reply(buf, start, end, now),
       received: (bytes) => {
         counters.bytesIn += bytes;
         // One clock read serves every reply in the chunk (many, when pipelining).
@@ -250,7 +250,7 @@ export class BrokerConnection implements AsyncDisposable {
    *   Rejects with `UnsupportedVersionError`, before anything is written, when no version is
    *   common; otherwise as {@link BrokerConnection.request}.
    */
-  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions = {}): Promise<Res> {
+  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options?: SendOptions): Promise<Res> {
     return this.#intake.send(api, request, options);
   }
 

@@ -54,6 +54,19 @@ function headerFieldError(apiKey: number, apiVersion: number): ConfigError | nul
   return null;
 }
 
+/** The options of a `send()` given none: shared, so such a call allocates no object for them. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
+/**
+ * A request as messages name it (a plain function: a closure made per request for its rare
+ * error paths would be an allocation per request).
+ *
+ * @returns "Request Name vN", without the version while it is not picked.
+ */
+function requestName(name: string, version: number): string {
+  return version >= 0 ? `Request ${name} v${version}` : `Request ${name}`;
+}
+
 /** Takes requests into a pipeline. */
 export class Intake {
   readonly #o: ResolvedBrokerOptions;
@@ -99,7 +112,11 @@ export class Intake {
    * @param options The call's options.
    * @returns The caller's promise.
    */
-  send<Req, Res>(api: ApiSpec<Req, Res>, request: Req, options: SendOptions): Promise<Res> {
+  send<Req, Res>(
+    api: ApiSpec<Req, Res>,
+    request: Req,
+    options: SendOptions = NO_OPTIONS,
+  ): Promise<Res> {
     if (this.#pipeline.mustWait() && !this.#host.closing()) {
       return this.#roomInQueue(options.wait, options.signal).then(() => {
         this.#pipeline.admission.claim();
@@ -168,9 +185,10 @@ export class Intake {
     timeoutMs: number | undefined,
     signal: AbortSignal | undefined,
   ): Tracking | KafkaTransportError {
-    const what = () => version >= 0 ? `Request ${name} v${version}` : `Request ${name}`;
-    if (this.#host.closing()) return this.#host.closedError(what());
-    if (signal?.aborted) return this.#host.abortError(`${what()} before it was queued`, signal);
+    if (this.#host.closing()) return this.#host.closedError(requestName(name, version));
+    if (signal?.aborted) {
+      return this.#host.abortError(`${requestName(name, version)} before it was queued`, signal);
+    }
     const timeout = timeoutMs ?? this.#o.requestTimeoutMs;
     if (!(timeout > 0) || !Number.isFinite(timeout)) {
       return new ConfigError(

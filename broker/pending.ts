@@ -23,13 +23,18 @@ export const IN_FLIGHT = 2;
  * request carries one reference instead of two boxed times.
  */
 export class Batch {
-  /** The requests, in the order they were encoded. */
-  readonly items: Pending[] = [];
   /** When the batch was handed to the socket. */
   sentAt = -1;
   /** When its write completed (or the first reply arrived); -1 before. */
   writtenAt = -1;
 }
+
+/** The bits of `Pending`'s flags: the stage in the low two, then one per boolean. */
+const STAGE_MASK = 3;
+const SETTLED = 4;
+const FLEXIBLE = 8;
+const EXPECT_RESPONSE = 16;
+const SETUP = 32;
 
 /** Stands in for a promise's settle functions until {@link track} sets them. */
 const unset = (): void => {};
@@ -39,10 +44,11 @@ const unset = (): void => {};
  * instance has one shape; the factories below say which fields each kind sets.
  */
 export class Pending {
-  /** {@link QUEUED}, {@link WRITING} or {@link IN_FLIGHT}. */
-  stage = QUEUED;
-  /** Set once, when the caller's promise is settled. */
-  settled = false;
+  /**
+   * The stage (low two bits) and the boolean fields below, in one number: a field is 8 bytes on
+   * a runtime without pointer compression, and a request is made per call.
+   */
+  #flags = QUEUED | EXPECT_RESPONSE;
   /** -1 until written. */
   correlationId = -1;
   /** The batch it was written in; `null` before. Its times are the request's. */
@@ -59,8 +65,6 @@ export class Pending {
   apiVersion = -1;
   /** The API's name, for messages. */
   apiName = "";
-  /** Whether `apiVersion` is flexible (request header v2). */
-  flexible = false;
   /** Writes the body of a `request()`; `null` for the other kinds (`api` set). */
   encodeBody: ((w: Writer) => void) | null = null;
   /** Reads the reply body of a `request()`; `null` for the other kinds. */
@@ -69,10 +73,6 @@ export class Pending {
   api: ApiSpec<unknown, unknown> | null = null;
   /** The request value of a `send()` or setup request, encoded by `api` when written. */
   request: unknown = undefined;
-  /** `false` for a request the broker does not answer (Produce with acks=0). */
-  expectResponse = true;
-  /** A setup request: outside the queue and the queue's counts. */
-  setup = false;
   /** The request's timeout. */
   readonly timeoutMs: number;
   /** When it was queued, on the connection's clock. */
@@ -93,6 +93,55 @@ export class Pending {
     this.timeoutMs = t.timeoutMs;
     this.queuedAt = t.now;
     this.signal = t.signal;
+  }
+
+  /** {@link QUEUED}, {@link WRITING} or {@link IN_FLIGHT}. */
+  get stage(): number {
+    return this.#flags & STAGE_MASK;
+  }
+
+  set stage(stage: number) {
+    this.#flags = (this.#flags & ~STAGE_MASK) | stage;
+  }
+
+  /** Set once, when the caller's promise is settled. */
+  get settled(): boolean {
+    return (this.#flags & SETTLED) !== 0;
+  }
+
+  set settled(on: boolean) {
+    this.#set(SETTLED, on);
+  }
+
+  /** Whether `apiVersion` is flexible (request header v2). */
+  get flexible(): boolean {
+    return (this.#flags & FLEXIBLE) !== 0;
+  }
+
+  set flexible(on: boolean) {
+    this.#set(FLEXIBLE, on);
+  }
+
+  /** `false` for a request the broker does not answer (Produce with acks=0). */
+  get expectResponse(): boolean {
+    return (this.#flags & EXPECT_RESPONSE) !== 0;
+  }
+
+  set expectResponse(on: boolean) {
+    this.#set(EXPECT_RESPONSE, on);
+  }
+
+  /** A setup request: outside the queue and the queue's counts. */
+  get setup(): boolean {
+    return (this.#flags & SETUP) !== 0;
+  }
+
+  set setup(on: boolean) {
+    this.#set(SETUP, on);
+  }
+
+  #set(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
   }
 
   /** When its batch was handed to the socket; -1 before. */

@@ -96,11 +96,21 @@ export class Pipeline {
   /** Ordinary requests accepted and not yet settled. */
   #outstanding = 0;
   readonly #out = new OutBuffer();
+  /**
+   * The requests of the batch being written, in encoding order: one array for every batch (one
+   * write is outstanding at a time), so a batch does not regrow an array of its own.
+   */
+  #batchItems: (Pending | undefined)[] = [];
+  #batchSize = 0;
+  /** The other array: settling a written batch may start the next one before it is done. */
+  #spareItems: (Pending | undefined)[] = [];
   #writing = false;
   #pumpScheduled = false;
   #consecutiveTimeouts = 0;
   #lastActivity = 0;
   readonly #header: RequestHeader;
+  /** Reset onto each reply: codecs read synchronously and do not keep their reader. */
+  readonly #reader = new Reader(new Uint8Array(0));
   #drainWaiter: { resolve: () => void; reject: (e: KafkaTransportError) => void } | null = null;
   #onEmpty: (() => void) | null = null;
 
@@ -313,15 +323,19 @@ export class Pipeline {
   }
 
   /**
-   * Matches one reply frame to its request and settles it.
+   * Matches one reply frame to its request and settles it. The frame is read in place, with
+   * the one reader of the pipeline, so a reply allocates nothing before its codec runs.
    *
-   * @param frame The reply frame, without its size prefix (at least 4 bytes: the decoder's
-   *   minimum).
+   * @param buf The bytes holding the frame.
+   * @param start Where its body (after the size prefix) starts: at least 4 bytes before `end`
+   *   (the decoder's minimum).
+   * @param end Where it ends.
    * @param now When the chunk holding it arrived.
    * @returns Whether it answered a setup request.
    */
-  reply(frame: Uint8Array, now: number): boolean {
-    const id = ((frame[0] << 24) | (frame[1] << 16) | (frame[2] << 8) | frame[3]) | 0;
+  reply(buf: Uint8Array, start: number, end: number, now: number): boolean {
+    const id = ((buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) |
+      buf[start + 3]) | 0;
     const p = this.#inFlight.take(id);
     const c = this.#counters;
     if (p === undefined) {
@@ -332,7 +346,7 @@ export class Pipeline {
       return false;
     }
     this.#consecutiveTimeouts = 0;
-    p.bytesIn = frame.length + 4;
+    p.bytesIn = end - start + 4;
     const batch = p.batch!;
     if (batch.writtenAt < 0) batch.writtenAt = now;
     if (p.stage === WRITING) p.stage = IN_FLIGHT;
@@ -340,7 +354,7 @@ export class Pipeline {
     c.replied++;
     let value: unknown;
     try {
-      const r = new Reader(frame, 4);
+      const r = this.#reader.reset(buf, start + 4, end);
       skipResponseHeaderTags(r, responseHeaderFlexible(p.apiKey, p.flexible));
       value = p.api !== null ? p.api.decodeResponse(r, p.apiVersion) : p.decodeBody!(r);
     } catch (error) {
@@ -348,7 +362,7 @@ export class Pipeline {
       this.settle(
         p,
         error instanceof DecodeError
-          ? error
+          ? frameRelative(error, start)
           : asKafkaError(error, `Decoding ${p.apiName} v${p.apiVersion} response`),
         undefined,
         now,
@@ -382,6 +396,8 @@ export class Pipeline {
     if (socket === null || this.#writing) return;
     const inFlight = this.#inFlight;
     const w = this.#out.next();
+    // A batch whose write never completed (its socket was lost) lets go of its requests here.
+    this.#clearBatch();
     const batch = new Batch();
     if (this.#setupQueue.length > 0) {
       // Setup requests go one at a time, never beside other requests (max in-flight 1).
@@ -408,7 +424,7 @@ export class Pipeline {
       }
       return;
     }
-    if (batch.items.length === 0) return;
+    if (this.#batchSize === 0) return;
     this.#out.batchDone();
     this.#write(socket, batch, w.finish());
   };
@@ -456,7 +472,7 @@ export class Pipeline {
     p.bytesOut = w.length - start;
     this.#inFlight.add(p);
     p.batch = batch;
-    batch.items.push(p);
+    this.#batchItems[this.#batchSize++] = p;
     return true;
   }
 
@@ -465,7 +481,7 @@ export class Pipeline {
     batch.sentAt = this.#turn.now();
     this.#writing = true;
     this.#counters.writes++;
-    this.#counters.sent += batch.items.length;
+    this.#counters.sent += this.#batchSize;
     const total = bytes.length;
     socket.write(bytes).then(
       () => this.#onWritten(socket, batch, total),
@@ -484,7 +500,14 @@ export class Pipeline {
     const onBytes = this.#o.hooks.onBytes;
     if (onBytes !== undefined) emitBytes(onBytes, "out", total);
     batch.writtenAt = now;
-    for (const p of batch.items) {
+    const items = this.#batchItems;
+    const n = this.#batchSize;
+    this.#batchItems = this.#spareItems;
+    this.#spareItems = items;
+    this.#batchSize = 0;
+    for (let i = 0; i < n; i++) {
+      const p = items[i]!;
+      items[i] = undefined;
       if (p.stage === WRITING) p.stage = IN_FLIGHT;
       if (!p.expectResponse) {
         this.#inFlight.remove(p);
@@ -492,6 +515,12 @@ export class Pipeline {
       }
     }
     this.#pump();
+  }
+
+  #clearBatch(): void {
+    const items = this.#batchItems;
+    for (let i = 0; i < this.#batchSize; i++) items[i] = undefined;
+    this.#batchSize = 0;
   }
 
   /**
@@ -584,4 +613,22 @@ export class Pipeline {
       this.#setupQueue.length > 0;
     if (next < Infinity && waiting) this.#timer.arm(next);
   };
+}
+
+/**
+ * A reply is decoded where it lies in the received chunk, so a codec's offsets count from the
+ * chunk; a `DecodeError` names the byte within the frame, as its `offset` promises.
+ *
+ * @param error The codec's error.
+ * @param start Where the frame's body starts in the chunk.
+ * @returns The error with a frame-relative offset (itself when the frame starts the chunk).
+ */
+function frameRelative(error: DecodeError, start: number): DecodeError {
+  if (start === 0) return error;
+  const offset = error.offset - start;
+  const prefix = `Cannot decode field "${error.field}" at byte ${error.offset}: `;
+  const detail = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
+  return new DecodeError(error.field, offset, detail);
 }

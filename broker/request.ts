@@ -26,6 +26,8 @@ export interface BrokerRequest<T> {
   encodeBody(w: Writer): void;
   /**
    * Reads the response body (after the header). Required unless `expectResponse` is false.
+   * The reader is the connection's own, reset onto each reply: read what is needed during the
+   * call and do not keep the reader (views it returned stay valid).
    *
    * @param r Positioned at the start of the response body.
    * @returns The decoded response.

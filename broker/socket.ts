@@ -19,13 +19,16 @@ const MIN_REPLY_SIZE = 4;
 /** What a socket reports to the connection that dialled it. */
 export interface SocketOwner {
   /**
-   * One reply frame (outside legacy SASL).
+   * One reply frame (outside legacy SASL), in place: its body (after the size prefix) is
+   * `buf[start..end)`, at least 4 bytes, valid during the call only.
    *
-   * @param frame The frame, without its size prefix.
+   * @param buf The bytes holding it.
+   * @param start Where the body starts.
+   * @param end Where it ends.
    * @param now When the chunk holding it arrived.
    * @returns Whether it answered a setup request.
    */
-  reply(frame: Uint8Array, now: number): boolean;
+  reply(buf: Uint8Array, start: number, end: number, now: number): boolean;
   /**
    * A chunk was read.
    *
@@ -260,10 +263,15 @@ export class BrokerSocket {
           return;
         }
         const now = owner.received(chunk.length);
-        this.#decoder.push(chunk);
-        for (let frame = this.#decoder.next(); frame !== null; frame = this.#decoder.next()) {
-          if (this.#legacy) this.#legacyFrame(frame);
-          else if (owner.reply(frame, now)) this.#setupReplyPending = true;
+        // Frames are taken as offsets into the chunk, never as views: no object per reply.
+        const decoder = this.#decoder;
+        decoder.push(chunk);
+        while (decoder.nextFrame()) {
+          const buf = decoder.frameBuffer;
+          const start = decoder.frameStart;
+          const end = decoder.frameEnd;
+          if (this.#legacy) this.#legacyFrame(buf.subarray(start, end));
+          else if (owner.reply(buf, start, end, now)) this.#setupReplyPending = true;
           if (this.#dead) return;
         }
         owner.chunkDone();

@@ -68,7 +68,8 @@ function foreignProtocol(size: number): ForeignProtocol | null {
  * frame's full size once 1/32 of the frame is in: a peer that announces a huge frame and sends
  * little of it pins at most 64 KiB or 32 times what it sent, not what it announced. After
  * `next()` returns `null` the decoder holds no chunk: every byte of an unfinished frame has
- * been moved into the size accumulator or that buffer.
+ * been moved into the size accumulator or that buffer. {@link FrameDecoder.nextFrame} finds
+ * the same frames without making a view: it publishes the buffer and offsets of each instead.
  *
  * A bad size prefix throws a {@link FramingError}; the decoder then stays failed and every
  * further call throws the same error.
@@ -104,6 +105,9 @@ export class FrameDecoder {
   #asmLen = 0;
   #asmSize = 0;
   #error: FramingError | null = null;
+  #frameBuffer: Uint8Array = EMPTY;
+  #frameStart = 0;
+  #frameEnd = 0;
 
   /**
    * Creates a decoder with the given frame size limits.
@@ -194,6 +198,24 @@ export class FrameDecoder {
   }
 
   /**
+   * The buffer holding the frame {@link FrameDecoder.nextFrame} last found: a pushed chunk, or
+   * the frame's own assembly buffer when it spanned chunks. Valid until the next `push()`.
+   */
+  get frameBuffer(): Uint8Array {
+    return this.#frameBuffer;
+  }
+
+  /** Where that frame's body starts in {@link FrameDecoder.frameBuffer}. */
+  get frameStart(): number {
+    return this.#frameStart;
+  }
+
+  /** Where that frame's body ends (exclusive) in {@link FrameDecoder.frameBuffer}. */
+  get frameEnd(): number {
+    return this.#frameEnd;
+  }
+
+  /**
    * Returns the next complete frame body (the bytes after the size prefix), or `null` when
    * more bytes are needed.
    *
@@ -202,16 +224,39 @@ export class FrameDecoder {
    *   every call after that.
    */
   next(): Uint8Array | null {
+    if (!this.nextFrame()) return null;
+    const buf = this.frameBuffer;
+    const start = this.frameStart;
+    const end = this.frameEnd;
+    return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+  }
+
+  /**
+   * Finds the next complete frame without making a view of it: on `true` its body is
+   * `frameBuffer[frameStart..frameEnd)`. A connection reads the correlation id and decodes the
+   * body in place, so a reply costs no `Uint8Array` of its own (about 100 bytes per reply).
+   *
+   * @returns Whether a frame is complete; `false` when more bytes are needed.
+   * @throws {FramingError} As {@link FrameDecoder.next}.
+   */
+  nextFrame(): boolean {
+    if (this.#findFrame()) return true;
+    // Holding no chunk once every frame is out, as the class promises.
+    this.#frameBuffer = EMPTY;
+    return false;
+  }
+
+  #findFrame(): boolean {
     if (this.#error !== null) throw this.#error;
     const asm = this.#asm;
     if (asm !== null) {
-      if (this.#asmLen < this.#asmSize) return null;
+      if (this.#asmLen < this.#asmSize) return false;
       this.#asm = null;
       this.#buffered -= asm.length + 4;
-      return asm;
+      return this.#found(asm, 0, asm.length);
     }
     const chunks = this.#chunks;
-    if (this.#head === chunks.length) return null;
+    if (this.#head === chunks.length) return false;
     const chunk = chunks[this.#head];
     let pos = this.#pos;
     let size: number;
@@ -220,38 +265,47 @@ export class FrameDecoder {
       if (size < this.#min || size > this.#max) this.#check(size);
       pos += 4;
       // The common case: the whole frame is in the head chunk.
-      if (pos + size <= chunk.length) return this.#view(chunk, pos, size);
+      if (pos + size <= chunk.length) return this.#inChunk(chunk, pos, size);
       this.#pos = pos;
       if (pos === chunk.length) this.#advance();
     } else {
-      if (!this.#gatherPrefix()) return null;
+      if (!this.#gatherPrefix()) return false;
       size = this.#check(this.#prefix | 0);
       this.#prefix = 0;
       this.#prefixLen = 0;
     }
-    // The body starts at the head chunk, if any: still a view when it lies inside it.
+    // The body starts at the head chunk, if any: still in place when it lies inside it.
     if (this.#head < chunks.length) {
       const head = chunks[this.#head];
       pos = this.#pos;
-      if (pos + size <= head.length) return this.#view(head, pos, size);
+      if (pos + size <= head.length) return this.#inChunk(head, pos, size);
     }
-    return this.#assemble(size);
+    const whole = this.#assemble(size);
+    return whole !== null && this.#found(whole, 0, whole.length);
+  }
+
+  /** Publishes the frame found; always `true`. */
+  #found(buf: Uint8Array, start: number, end: number): boolean {
+    this.#frameBuffer = buf;
+    this.#frameStart = start;
+    this.#frameEnd = end;
+    return true;
   }
 
   /**
-   * Returns a frame lying inside `chunk` and steps past it.
+   * Publishes a frame lying inside `chunk` and steps past it.
    *
    * @param chunk The head chunk.
    * @param pos Where the body starts in it.
    * @param size The body size.
-   * @returns A view of the body.
+   * @returns `true`.
    */
-  #view(chunk: Uint8Array, pos: number, size: number): Uint8Array {
+  #inChunk(chunk: Uint8Array, pos: number, size: number): boolean {
     const end = pos + size;
     this.#buffered -= size + 4;
     if (end === chunk.length) this.#advance();
     else this.#pos = end;
-    return chunk.subarray(pos, end);
+    return this.#found(chunk, pos, end);
   }
 
   /**

@@ -22,13 +22,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * ```
  */
 export class Reader {
-  readonly #buf: Uint8Array;
+  #buf: Uint8Array;
   /**
    * Made on the first 64-bit read only: the integer reads below work on the bytes, so a reader
    * that decodes a small reply allocates nothing besides itself.
    */
   #view: DataView | null = null;
-  readonly #end: number;
+  #end: number;
   #pos: number;
 
   /**
@@ -50,6 +50,32 @@ export class Reader {
     this.#buf = bytes;
     this.#pos = offset;
     this.#end = end;
+  }
+
+  /**
+   * Points the reader at other bytes, as a new one would be: a connection keeps one reader and
+   * resets it onto each reply, so a reply costs no reader of its own. Views that reads handed
+   * out stay valid; the reader itself must not be kept past the decode it was given to.
+   *
+   * @param bytes The bytes to read. They are not copied.
+   * @param offset Where to start reading.
+   * @param end Where to stop.
+   * @returns The reader.
+   * @throws {DecodeError} When `offset..end` is not a range within `bytes`.
+   */
+  reset(bytes: Uint8Array, offset: number, end: number): this {
+    if (!(offset >= 0 && offset <= end && end <= bytes.length)) {
+      throw new DecodeError(
+        "reader",
+        offset,
+        `range ${offset}..${end} is not within the ${bytes.length} bytes given`,
+      );
+    }
+    this.#buf = bytes;
+    this.#view = null;
+    this.#pos = offset;
+    this.#end = end;
+    return this;
   }
 
   #dataView(): DataView {

@@ -45,7 +45,8 @@ export interface ApiSpec<Req, Res> {
    */
   expectsResponse?(request: Req): boolean;
   /**
-   * Reads the response body (after the header) at `version`.
+   * Reads the response body (after the header) at `version`. A connection passes its own
+   * reader, reset onto each reply: the codec must not keep it past the call.
    *
    * @param r Positioned at the start of the response body.
    * @param version The version the request was sent at.

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "../harness.ts";
 import { FakeClock, settle } from "../fixtures/fake_clock.ts";
 import { FrameDecoder } from "../../framing/decoder.ts";
+import { DecodeError } from "../../framing/errors.ts";
 import { Writer } from "../../framing/writer.ts";
 import type { Reader } from "../../framing/reader.ts";
 import { memoryPair } from "../../transport/memory.ts";
@@ -35,6 +36,16 @@ function reply(correlationId: number, value: number): Uint8Array {
 }
 
 const decodeInt = (r: Reader): unknown => r.int32();
+
+/**
+ * Delivers a reply body as the socket does: in place, here 3 bytes into a buffer with bytes of
+ * other frames around it, so decoding must keep to the frame's range.
+ */
+function replyTo(pipeline: Pipeline, body: Uint8Array, now: number): boolean {
+  const buf = new Uint8Array(body.length + 6).fill(0xee);
+  buf.set(body, 3);
+  return pipeline.reply(buf, 3, 3 + body.length, now);
+}
 
 /** A pipeline over one in-memory socket, with a stub connection that records what it is told. */
 function rig(
@@ -68,7 +79,7 @@ function rig(
   const { client, server } = memoryPair();
   const socket = new BrokerSocket(
     {
-      reply: (frame, now) => pipeline.reply(frame, now),
+      reply: (buf, start, end, now) => pipeline.reply(buf, start, end, now),
       received: () => clock.now(),
       chunkDone: () => pipeline.schedulePump(),
       readEnded: () => {},
@@ -119,8 +130,25 @@ test("Pipeline writes a burst in one batch and matches replies out of order", as
   assert.equal(counters.writes, 1);
   assert.equal(counters.sent, 3);
   assert.equal(pipeline.inFlight, 3);
-  for (const [id, v] of [...frames].reverse()) pipeline.reply(reply(id, v * 2), 0);
+  for (const [id, v] of [...frames].reverse()) replyTo(pipeline, reply(id, v * 2), 0);
   assert.deepEqual(await Promise.all(results), [20, 22, 24]);
+  assert.equal(pipeline.inFlight, 0);
+});
+
+test("Pipeline: a reply body that fails to decode names the byte within its frame", async () => {
+  const { pipeline, request, written } = rig();
+  const result = request(7);
+  await settle(1);
+  const [[id]] = await written();
+  // The correlation id alone: the int32 the codec reads is missing, at byte 4 of the frame,
+  // though the frame lies 3 bytes into the buffer it is decoded in.
+  replyTo(pipeline, new Writer(4).int32(id).finish().slice(), 0);
+  await assert.rejects(result, (e: unknown) => {
+    assert.ok(e instanceof DecodeError);
+    assert.equal(e.offset, 4);
+    assert.match(e.message, /at byte 4: needs 4 bytes, only 0 left/);
+    return true;
+  });
   assert.equal(pipeline.inFlight, 0);
 });
 
@@ -149,9 +177,9 @@ test("Pipeline settles each request exactly once with its own reply", async () =
   }
   await settle(1);
   const frames = await written();
-  for (const [id, v] of frames) pipeline.reply(reply(id, v * 10), clock.now());
+  for (const [id, v] of frames) replyTo(pipeline, reply(id, v * 10), clock.now());
   // A second reply with the same id is unknown now, and settles nothing again.
-  pipeline.reply(reply(frames[0][0], 99), clock.now());
+  replyTo(pipeline, reply(frames[0][0], 99), clock.now());
   await settle(1);
   assert.deepEqual(values, [10, 20, 30]);
   assert.equal(settlements, 3);
@@ -169,7 +197,7 @@ test("Pipeline tells the hook when each request was queued, written and answered
   await settle(1);
   clock.advance(7);
   await Promise.resolve();
-  pipeline.reply(reply(id, 4), clock.now());
+  replyTo(pipeline, reply(id, 4), clock.now());
   assert.equal(await result, 4);
   assert.equal(events.length, 1);
   const e = events[0];
@@ -194,7 +222,7 @@ test("Pipeline: a send() gets its version once, when written", async () => {
   assert.equal(told.versionOf, 1);
   assert.equal(p.apiVersion, 1);
   const [[id]] = await written();
-  pipeline.reply(reply(id, 5), clock.now());
+  replyTo(pipeline, reply(id, 5), clock.now());
   assert.equal(await result, 5);
   assert.equal(told.versionOf, 1, "not chosen again");
 });
@@ -208,7 +236,7 @@ test("Pipeline: an expired in-flight request frees its slot; its late reply is d
   clock.advance(100);
   assert.equal((await first).name, "RequestTimeoutError");
   assert.equal(told.teardown.length, 1, "socketMaxFails 1 asks for a new socket");
-  pipeline.reply(reply(id, 1), clock.now());
+  replyTo(pipeline, reply(id, 1), clock.now());
   assert.equal(counters.discardedReplies, 1);
   pipeline.detach(told.teardown[0]);
   pipeline.failQueued(told.teardown[0]);

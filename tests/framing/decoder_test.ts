@@ -453,3 +453,24 @@ test("FrameDecoder only ever throws FramingError on garbage (fast-check)", () =>
     { numRuns: 500 },
   );
 });
+
+test("FrameDecoder.nextFrame gives each frame as offsets into the chunk it lies in", () => {
+  const d = new FrameDecoder({ minFrameSize: 0 });
+  // Two frames in one chunk, then one split across two chunks.
+  const chunk = new Uint8Array([0, 0, 0, 2, 7, 8, 0, 0, 0, 1, 9, 0, 0, 0, 3, 1]);
+  d.push(chunk);
+  assert.ok(d.nextFrame());
+  assert.equal(d.frameBuffer, chunk);
+  assert.deepEqual([d.frameStart, d.frameEnd], [4, 6]);
+  assert.ok(d.nextFrame());
+  assert.equal(d.frameBuffer, chunk);
+  assert.deepEqual([d.frameStart, d.frameEnd], [10, 11]);
+  assert.equal(d.nextFrame(), false);
+  assert.equal(d.frameBuffer.length, 0, "no chunk is held once every frame is out");
+  d.push(new Uint8Array([2, 3]));
+  assert.ok(d.nextFrame());
+  const { frameBuffer, frameStart, frameEnd } = d;
+  assert.deepEqual([...frameBuffer.subarray(frameStart, frameEnd)], [1, 2, 3]);
+  assert.equal(d.nextFrame(), false);
+  assert.equal(d.buffered, 0);
+});

@@ -29,3 +29,22 @@ test("Fifo.retain() keeps the accepted items in order", () => {
   fifo.retain((n) => n % 3 === 0);
   assert.deepEqual(fifo.drain(), [3, 6, 9]);
 });
+
+test("Fifo reuses its slots once emptied and keeps order doing so", () => {
+  const fifo = new Fifo<number>();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 10; i++) fifo.push(round * 10 + i);
+    assert.equal(fifo.length, 10);
+    assert.equal(fifo.at(9), round * 10 + 9);
+    assert.equal(fifo.at(10), undefined, "a spare slot is not an item");
+    const out: number[] = [];
+    for (let x = fifo.shift(); x !== undefined; x = fifo.shift()) out.push(x);
+    assert.deepEqual(out, Array.from({ length: 10 }, (_, i) => round * 10 + i));
+    assert.equal(fifo.peek(), undefined);
+  }
+  fifo.push(1);
+  fifo.push(2);
+  fifo.retain((x) => x === 2);
+  fifo.push(3);
+  assert.deepEqual(fifo.drain(), [2, 3]);
+});
