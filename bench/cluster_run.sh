@@ -4,7 +4,7 @@
 # acks=all, 1 KiB records to a 6-partition topic (see bench/cluster_produce.ts for the
 # workload). Prints one JSON line per run and writes them to .cache/bench/cluster-<time>.jsonl.
 #
-#   CLUSTER_BOOTSTRAP=127.0.0.1:39192,127.0.0.1:39202,127.0.0.1:39212 \
+#   CLUSTER_BOOTSTRAP=127.0.0.1:29192,127.0.0.1:29202,127.0.0.1:29212 \
 #   SINGLE_BOOTSTRAP=127.0.0.1:39092 bash bench/cluster_run.sh
 #
 # Needs the 3-node cluster (scripts/kafka/cluster.sh start) and the single broker
@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 LOG=$OUT/cluster-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 RDKAFKA=$OUT/rdkafka_cluster_produce
 cc -O2 -o "$RDKAFKA" bench/rdkafka_cluster_produce.c -lrdkafka
-CLUSTER=${CLUSTER_BOOTSTRAP:-127.0.0.1:39192,127.0.0.1:39202,127.0.0.1:39212}
+CLUSTER=${CLUSTER_BOOTSTRAP:-127.0.0.1:29192,127.0.0.1:29202,127.0.0.1:29212}
 SINGLE=${SINGLE_BOOTSTRAP:-127.0.0.1:39092}
 
 run() { # label, command...

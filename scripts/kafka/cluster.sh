@@ -10,8 +10,10 @@
 #   cluster.sh restart N    start node N again on its storage; waits until it answers
 #   cluster.sh status       one line per node
 #
-# Ports (KAFKA_CLUSTER_PORT_BASE, default 39192, clear of the single broker's 39092-39098):
-# node N uses base+10(N-1) for PLAINTEXT, +1 for CONTROLLER, +2 for MISMATCH. On MISMATCH
+# Ports (KAFKA_CLUSTER_PORT_BASE, default 29192): below Linux's ephemeral range (32768-60999),
+# because the nodes' own connections to each other take source ports from that range, and one
+# that held a port of a node not yet listening kept that node from starting, retry after retry
+# (seen in CI). Node N uses base+10(N-1) for PLAINTEXT, +1 for CONTROLLER, +2 for MISMATCH. On MISMATCH
 # nodes 1 and 2 advertise 127.0.0.1, node 3 advertises kafka-3.invalid (RFC 6761: never
 # resolves), the advertised-listener mistake the probe and the cluster events must report.
 # Topics default to replication factor 3, min.insync.replicas=2, 6 partitions.
@@ -23,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/layout.sh"
 
 CLUSTER_DIR=$KAFKA_CACHE/cluster
 CLUSTER_ENDPOINTS=$CLUSTER_DIR/endpoints.json
-CLUSTER_BASE=${KAFKA_CLUSTER_PORT_BASE:-39192}
+CLUSTER_BASE=${KAFKA_CLUSTER_PORT_BASE:-29192}
 CLUSTER_HEAP=${KAFKA_CLUSTER_HEAP:-384m}
 NODES=(1 2 3)
 timeout_s=${KAFKA_START_TIMEOUT:-300}
