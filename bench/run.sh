@@ -145,7 +145,8 @@ fi
 
 echo "finished=$(date -u +%FT%TZ)" >>"$OUT/env.txt"
 log "writing bench/RESULTS.md"
-node bench/report.mjs "$OUT" >bench/RESULTS.md
+cp bench/RESULTS.md "$OUT/RESULTS.previous.md" 2>/dev/null || : >"$OUT/RESULTS.previous.md"
+node bench/report.mjs "$OUT" "$OUT/RESULTS.previous.md" >bench/RESULTS.md
 log "done: bench/RESULTS.md (raw results in $OUT)"
 
 # --- Node: ours on Node 24 vs the raw socket, kafkajs and @platformatic/kafka -----------------
