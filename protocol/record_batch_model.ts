@@ -37,7 +37,7 @@ export interface DecodeRecordBatchOptions {
    * Whether to check each batch's CRC-32C (over the attributes to the end of the batch)
    * against the stored one, throwing {@link CorruptRecordBatchError} on a mismatch. Default
    * `true`, as the Java consumer's `check.crcs`; `false` skips the check (librdkafka's
-   * default), about two thirds of the decoder's time on uncompressed 1 KiB records, for
+   * default), about four fifths of the decoder's time on uncompressed 1 KiB records, for
    * consumers that trust TCP's and the broker's own checks. Compressed batches are still
    * checked by their codec's framing where it has checksums (lz4's, zstd's).
    */
