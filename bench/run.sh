@@ -6,7 +6,8 @@
 # Environment: ROUNDS (default 3) and SECONDS_PER_RUN (default 3) for the round-trip matrix,
 # SKIP_INSTALL=1 to skip the apt-get step for librdkafka. Needs go, node, and the dev
 # dependencies in node_modules (deno, bun, node 24, kafkajs, @platformatic/kafka). Takes about
-# 10 minutes on 2 cores; the Node comparison at the end (bench/node.sh) also runs alone.
+# 10 minutes on 2 cores (plus about 10 for bench/consume.sh when a broker is up); the Node
+# comparison (bench/node.sh) and the consume one (bench/consume.sh) at the end also run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -152,3 +153,11 @@ log "done: bench/RESULTS.md (raw results in $OUT)"
 # --- Node: ours on Node 24 vs the raw socket, kafkajs and @platformatic/kafka -----------------
 # Its own script (runnable alone); it writes the "## Node" section of bench/RESULTS.md.
 bash bench/node.sh
+
+# --- Consume and produce CPU against the real broker (ours vs librdkafka from C vs kafkajs) -----
+# Its own script (runnable alone); it writes the "## Consume and produce CPU" section.
+if [ -f "$EP" ] && timeout 3 bash -c "</dev/tcp/$KHOST/$KPORT" 2>/dev/null; then
+  bash bench/consume.sh
+else
+  log "consume benchmarks not run: no broker answers (start one with bash scripts/kafka/start.sh)"
+fi

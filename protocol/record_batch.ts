@@ -12,8 +12,9 @@
  * The synchronous functions handle uncompressed batches and synchronous codecs (snappy, lz4,
  * zstd decoding); the `Async` ones take any codec, gzip included. Codecs come from the
  * {@link Codecs} passed per call ({@link defaultCodecs} when omitted). A CRC mismatch raises
- * {@link CorruptRecordBatchError}; bad compressed data a {@link CompressionError} naming the
- * codec and the batch's base offset.
+ * {@link CorruptRecordBatchError} (unless decoded with `checkCrc: false`); bad compressed data a {@link CompressionError} naming the
+ * codec and the batch's base offset. {@link decodeRecordValues} decodes only values and offset
+ * deltas, for consumers that need no keys, timestamps or headers (less allocation per record).
  *
  * @example
  * ```ts
@@ -37,3 +38,8 @@ export {
   decodeRecordBatches,
   decodeRecordBatchesAsync,
 } from "./record_batch_decode.ts";
+export {
+  decodeRecordValues,
+  decodeRecordValuesAsync,
+  type RecordBatchValues,
+} from "./record_values_decode.ts";

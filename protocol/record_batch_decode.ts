@@ -128,13 +128,20 @@ function readRecord(
 }
 
 /**
- * Checks the magic byte and the CRC of the batch `bytes[start..end)`.
+ * Checks the magic byte and, when `checkCrc`, the CRC of the batch `bytes[start..end)`.
  *
  * @returns The codec id of the attributes' low three bits.
  */
-function checkBatch(bytes: Uint8Array, view: DataView, start: number, end: number): number {
+function checkBatch(
+  bytes: Uint8Array,
+  view: DataView,
+  start: number,
+  end: number,
+  checkCrc: boolean,
+): number {
   const magic = view.getInt8(start + MAGIC_AT);
   if (magic !== 2) throw magicError(magic, start + MAGIC_AT, view.getBigInt64(start));
+  if (!checkCrc) return view.getInt16(start + ATTRIBUTES_AT) & ATTR_COMPRESSION;
   const stored = view.getUint32(start + CRC_AT);
   const computed = crc32c(bytes, start + ATTRIBUTES_AT, end);
   if (stored !== computed) {
@@ -144,8 +151,32 @@ function checkBatch(bytes: Uint8Array, view: DataView, start: number, end: numbe
 }
 
 /**
- * Decodes the checked batch at `start` whose records are `records[from..to)`: the batch's
- * own bytes when uncompressed, the decompressed ones otherwise.
+ * What turns a checked batch into its decoded form: given the batch header at `start` of
+ * `view`, and its records as `records[from..to)` (the batch's own bytes when uncompressed,
+ * the decompressed ones otherwise).
+ */
+export type BatchBody<T> = (
+  view: DataView,
+  start: number,
+  records: Uint8Array,
+  from: number,
+  to: number,
+) => T;
+
+/** The record count of the batch at `start`, checked against the `bytes` its records take. */
+export function recordCount(view: DataView, start: number, bytes: number): number {
+  const countAt = start + 57;
+  const count = view.getInt32(countAt);
+  // Each record takes at least 7 bytes; a larger count is corrupt.
+  if (count < 0 || count > bytes / 7) {
+    throw new DecodeError("record_count", countAt, `impossible record count ${count}`);
+  }
+  return count;
+}
+
+/**
+ * Decodes the checked batch at `start` whose records are `records[from..to)` into a
+ * {@link RecordBatch}.
  */
 function decodeChecked(
   view: DataView,
@@ -159,12 +190,7 @@ function decodeChecked(
   const baseTimestamp = Number(view.getBigInt64(start + 27));
   const maxTimestamp = Number(view.getBigInt64(start + 35));
   const isLogAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0;
-  const countAt = start + 57;
-  const count = view.getInt32(countAt);
-  // Each record takes at least 7 bytes; a larger count is corrupt.
-  if (count < 0 || count > (to - from) / 7) {
-    throw new DecodeError("record_count", countAt, `impossible record count ${count}`);
-  }
+  const count = recordCount(view, start, to - from);
   const r = new Reader(records, from, to);
   const list = new Array<KafkaRecord>(count);
   // With LogAppendTime the broker's time, stored as maxTimestamp, applies to every record.
@@ -193,17 +219,19 @@ function decodeChecked(
 }
 
 /** The decompression settings of one decode call, checked once. */
-interface Decompression {
+export interface Decompression {
   codecs: Codecs;
   max: number;
+  checkCrc: boolean;
 }
 
-function decompressionOf(options: DecodeRecordBatchOptions): Decompression {
+/** @returns The settings of `options`, checked. */
+export function decompressionOf(options: DecodeRecordBatchOptions): Decompression {
   const max = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   if (max !== DEFAULT_MAX_DECOMPRESSED_BYTES) {
     checkInt(max, "maxDecompressedBytes", 0, Number.MAX_SAFE_INTEGER, "(bytes)");
   }
-  return { codecs: options.codecs ?? defaultCodecs, max };
+  return { codecs: options.codecs ?? defaultCodecs, max, checkCrc: options.checkCrc !== false };
 }
 
 function codecFor(d: Decompression, id: number, baseOffset: bigint): Codec {
@@ -233,15 +261,16 @@ function checkOutput(codec: Codec, out: Uint8Array, max: number, baseOffset: big
 }
 
 /** Decodes the batch `bytes[start..end)`, decompressing it synchronously when compressed. */
-function decodeSync(
+export function decodeSync<T>(
   bytes: Uint8Array,
   view: DataView,
   start: number,
   end: number,
   d: Decompression,
-): RecordBatch {
-  const id = checkBatch(bytes, view, start, end);
-  if (id === 0) return decodeChecked(view, start, bytes, start + HEADER_SIZE, end);
+  body: BatchBody<T>,
+): T {
+  const id = checkBatch(bytes, view, start, end, d.checkCrc);
+  if (id === 0) return body(view, start, bytes, start + HEADER_SIZE, end);
   const baseOffset = view.getBigInt64(start);
   const codec = codecFor(d, id, baseOffset);
   let out: Uint8Array | Promise<Uint8Array>;
@@ -260,18 +289,19 @@ function decodeSync(
     );
   }
   checkOutput(codec, out, d.max, baseOffset);
-  return decodeChecked(view, start, out, 0, out.length);
+  return body(view, start, out, 0, out.length);
 }
 
 /** Decodes the batch `bytes[start..end)`, awaiting its codec when compressed. */
-async function decodeAsync(
+async function decodeAsync<T>(
   bytes: Uint8Array,
   view: DataView,
   start: number,
   end: number,
   d: Decompression,
   id: number,
-): Promise<RecordBatch> {
+  body: BatchBody<T>,
+): Promise<T> {
   const baseOffset = view.getBigInt64(start);
   const codec = codecFor(d, id, baseOffset);
   let out: Uint8Array;
@@ -281,7 +311,45 @@ async function decodeAsync(
     throw decompressionFailed(codec, baseOffset, cause);
   }
   checkOutput(codec, out, d.max, baseOffset);
-  return decodeChecked(view, start, out, 0, out.length);
+  return body(view, start, out, 0, out.length);
+}
+
+/**
+ * Decodes every complete batch of a Fetch partition's `records` bytes with `body`, waiting
+ * for asynchronous codecs; uncompressed batches are decoded without waiting.
+ */
+export async function decodeAllAsync<T>(
+  bytes: Uint8Array,
+  d: Decompression,
+  body: BatchBody<T>,
+): Promise<T[]> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const batches: T[] = [];
+  let start = 0;
+  for (;;) {
+    const end = batchEnd(bytes, view, start);
+    if (end < 0) return batches;
+    const id = checkBatch(bytes, view, start, end, d.checkCrc);
+    batches.push(
+      id === 0
+        ? body(view, start, bytes, start + HEADER_SIZE, end)
+        : await decodeAsync(bytes, view, start, end, d, id, body),
+    );
+    start = end;
+  }
+}
+
+/** Decodes every complete batch of a Fetch partition's `records` bytes with `body`. */
+export function decodeAll<T>(bytes: Uint8Array, d: Decompression, body: BatchBody<T>): T[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const batches: T[] = [];
+  let start = 0;
+  for (;;) {
+    const end = batchEnd(bytes, view, start);
+    if (end < 0) return batches;
+    batches.push(decodeSync(bytes, view, start, end, d, body));
+    start = end;
+  }
 }
 
 /**
@@ -339,9 +407,9 @@ function wholeBatchEnd(bytes: Uint8Array, view: DataView): number {
  * (snappy, lz4, zstd by default); gzip needs {@link decodeRecordBatchesAsync}.
  *
  * @param bytes The `records` bytes.
- * @param options The codecs and the decompressed size limit.
+ * @param options The codecs, the decompressed size limit and whether to check CRCs.
  * @returns The batches, in order; empty when the bytes hold no complete batch.
- * @throws {CorruptRecordBatchError} On a CRC mismatch.
+ * @throws {CorruptRecordBatchError} On a CRC mismatch (unless `options.checkCrc` is `false`).
  * @throws {CompressionError} On compressed records that are corrupt, truncated or over the
  *   size limit, naming the codec and the batch's base offset.
  * @throws {UnsupportedCompressionError} On a batch whose codec is not in `options.codecs`, or
@@ -352,26 +420,17 @@ export function decodeRecordBatches(
   bytes: Uint8Array,
   options: DecodeRecordBatchOptions = NO_OPTIONS,
 ): RecordBatch[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const d = decompressionOf(options);
-  const batches: RecordBatch[] = [];
-  let start = 0;
-  for (;;) {
-    const end = batchEnd(bytes, view, start);
-    if (end < 0) return batches;
-    batches.push(decodeSync(bytes, view, start, end, d));
-    start = end;
-  }
+  return decodeAll(bytes, decompressionOf(options), decodeChecked);
 }
 
 /**
  * Decodes exactly one batch that fills `bytes`.
  *
  * @param bytes One whole batch, e.g. what {@link encodeRecordBatch} returned.
- * @param options The codecs and the decompressed size limit.
+ * @param options The codecs, the decompressed size limit and whether to check CRCs.
  * @returns The batch.
  * @throws {DecodeError} When `bytes` is truncated, has extra bytes, or is malformed.
- * @throws {CorruptRecordBatchError} On a CRC mismatch.
+ * @throws {CorruptRecordBatchError} On a CRC mismatch (unless `options.checkCrc` is `false`).
  * @throws {CompressionError} On compressed records that are corrupt, truncated or too large.
  * @throws {UnsupportedCompressionError} On a codec not in `options.codecs`, or an
  *   asynchronous one.
@@ -382,7 +441,7 @@ export function decodeRecordBatch(
 ): RecordBatch {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = wholeBatchEnd(bytes, view);
-  return decodeSync(bytes, view, 0, end, decompressionOf(options));
+  return decodeSync(bytes, view, 0, end, decompressionOf(options), decodeChecked);
 }
 
 /**
@@ -391,9 +450,9 @@ export function decodeRecordBatch(
  * batches are decoded exactly as by {@link decodeRecordBatches}, without waiting.
  *
  * @param bytes The `records` bytes.
- * @param options The codecs and the decompressed size limit.
+ * @param options The codecs, the decompressed size limit and whether to check CRCs.
  * @returns The batches, in order.
- * @throws {CorruptRecordBatchError} On a CRC mismatch.
+ * @throws {CorruptRecordBatchError} On a CRC mismatch (unless `options.checkCrc` is `false`).
  * @throws {CompressionError} On compressed records that are corrupt, truncated or too large.
  * @throws {UnsupportedCompressionError} On a batch whose codec is not in `options.codecs`.
  * @throws {DecodeError} On a malformed batch or a message format older than v2.
@@ -402,31 +461,17 @@ export async function decodeRecordBatchesAsync(
   bytes: Uint8Array,
   options: DecodeRecordBatchOptions = NO_OPTIONS,
 ): Promise<RecordBatch[]> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const d = decompressionOf(options);
-  const batches: RecordBatch[] = [];
-  let start = 0;
-  for (;;) {
-    const end = batchEnd(bytes, view, start);
-    if (end < 0) return batches;
-    const id = checkBatch(bytes, view, start, end);
-    batches.push(
-      id === 0
-        ? decodeChecked(view, start, bytes, start + HEADER_SIZE, end)
-        : await decodeAsync(bytes, view, start, end, d, id),
-    );
-    start = end;
-  }
+  return await decodeAllAsync(bytes, decompressionOf(options), decodeChecked);
 }
 
 /**
  * Decodes exactly one batch that fills `bytes`, with any codec, synchronous or not.
  *
  * @param bytes One whole batch, e.g. what {@link encodeRecordBatchAsync} returned.
- * @param options The codecs and the decompressed size limit.
+ * @param options The codecs, the decompressed size limit and whether to check CRCs.
  * @returns The batch.
  * @throws {DecodeError} When `bytes` is truncated, has extra bytes, or is malformed.
- * @throws {CorruptRecordBatchError} On a CRC mismatch.
+ * @throws {CorruptRecordBatchError} On a CRC mismatch (unless `options.checkCrc` is `false`).
  * @throws {CompressionError} On compressed records that are corrupt, truncated or too large.
  * @throws {UnsupportedCompressionError} On a codec not in `options.codecs`.
  */
@@ -437,11 +482,12 @@ export function decodeRecordBatchAsync(
   try {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const end = wholeBatchEnd(bytes, view);
-    const id = checkBatch(bytes, view, 0, end);
+    const d = decompressionOf(options);
+    const id = checkBatch(bytes, view, 0, end, d.checkCrc);
     if (id === 0) {
       return Promise.resolve(decodeChecked(view, 0, bytes, HEADER_SIZE, end));
     }
-    return decodeAsync(bytes, view, 0, end, decompressionOf(options), id);
+    return decodeAsync(bytes, view, 0, end, d, id, decodeChecked);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -88,10 +88,11 @@ int main(int argc, char **argv) {
   }
   double elapsed = now_s() - start, cpu = cpu_s() - cpu0;
   if (got < want) fprintf(stderr, "only %ld of %ld records before the timeout\n", got, want);
-  printf("{\"client\":\"librdkafka\",\"runtime\":\"c (librdkafka %s)\",\"checkCrcs\":%s,"
+  printf("{\"client\":\"librdkafka\",\"runtime\":\"c (librdkafka %s)\",\"topic\":\"%s\","
+         "\"checkCrcs\":%s,"
          "\"records\":%ld,\"seconds\":%.3f,\"recordsPerSec\":%.0f,\"mbPerSec\":%.1f,"
          "\"cpuUsPerRecord\":%.2f}\n",
-         rd_kafka_version_str(), crcs, got, elapsed, got / elapsed, bytes / elapsed / 1e6,
+         rd_kafka_version_str(), topic, crcs, got, elapsed, got / elapsed, bytes / elapsed / 1e6,
          got ? cpu * 1e6 / got : 0);
   rd_kafka_topic_partition_list_destroy(parts);
   rd_kafka_consumer_close(rk);

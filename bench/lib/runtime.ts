@@ -80,16 +80,23 @@ export async function highWatermark(
   topic: string,
   id: Uint8Array,
 ): Promise<bigint> {
-  const res = await broker.send(Fetch, {
-    maxWaitMs: 0,
-    minBytes: 0,
-    topics: [{
-      topic,
-      topicId: id,
-      partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 0 }],
-    }],
-  });
-  const p = res.responses[0].partitions[0];
-  if (p.errorCode !== 0) throw new Error(`Fetch ${topic}-0 failed with code ${p.errorCode}`);
-  return p.highWatermark;
+  for (let attempt = 0;; attempt++) {
+    const res = await broker.send(Fetch, {
+      maxWaitMs: 0,
+      minBytes: 0,
+      topics: [{
+        topic,
+        topicId: id,
+        partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 0 }],
+      }],
+    });
+    const p = res.responses[0].partitions[0];
+    if (p.errorCode === 0) return p.highWatermark;
+    // 6 NOT_LEADER_OR_FOLLOWER: a topic just created can be listed with its leader in
+    // Metadata a moment before that leader serves Fetch.
+    if (p.errorCode !== 6 || attempt === 50) {
+      throw new Error(`Fetch ${topic}-0 failed with code ${p.errorCode}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

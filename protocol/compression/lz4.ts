@@ -194,10 +194,25 @@ function overLimit(max: number, contentSize: number): never {
   return fail("size-limit", `the frame decompresses to more than the limit of ${max} bytes`);
 }
 
+/**
+ * The most bytes of worst-case output kept in {@link scratch} between calls; larger inputs get
+ * a buffer of their own.
+ */
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
+/**
+ * The worst-case output buffer, reused across calls (compression is synchronous): a fresh
+ * zeroed buffer of the bound's size for every batch, most of it unused on compressible data,
+ * cost about as much CPU as the compression itself on Deno.
+ */
+let scratch = new Uint8Array(0);
+
 function compressFrame(src: Uint8Array): Uint8Array {
   const n = src.length;
   const blocks = Math.ceil(n / BLOCK);
-  const out = new Uint8Array(7 + blocks * 4 + lz4BlockBound(n) + blocks * 16 + 4);
+  const bound = 7 + blocks * 4 + lz4BlockBound(n) + blocks * 16 + 4;
+  if (scratch.length < bound && bound <= SCRATCH_MAX) scratch = new Uint8Array(bound);
+  const out = bound <= SCRATCH_MAX ? scratch : new Uint8Array(bound);
   writeLe32(out, 0, MAGIC);
   out[4] = FLG_WRITTEN;
   out[5] = BD_WRITTEN;
@@ -217,7 +232,8 @@ function compressFrame(src: Uint8Array): Uint8Array {
     }
   }
   writeLe32(out, op, 0);
-  return out.subarray(0, op + 4);
+  // A copy of exactly the frame's size: the caller owns it, the scratch buffer stays here.
+  return out === scratch ? out.slice(0, op + 4) : out.subarray(0, op + 4);
 }
 
 /**

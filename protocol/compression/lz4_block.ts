@@ -97,10 +97,6 @@ export function lz4DecodeBlock(
 // The compressor's hash table, reused across calls (compression is synchronous).
 const table = new Uint16Array(1 << HASH_BITS);
 
-function load32(d: Uint8Array, i: number): number {
-  return d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24);
-}
-
 function hash(x: number): number {
   return Math.imul(x, 0x9e3779b1) >>> HASH_SHIFT;
 }
@@ -157,6 +153,9 @@ export function lz4CompressBlock(
 ): number {
   let anchor = start;
   if (end - start > MF_LIMIT) {
+    // Unaligned little-endian 32-bit reads: one load each where the engine compiles them so,
+    // where four byte loads and shifts would take a dozen operations.
+    const d = new DataView(src.buffer, src.byteOffset, src.byteLength);
     table.fill(0);
     const mfLimit = end - MF_LIMIT;
     const matchLimit = end - LAST_LITERALS;
@@ -164,11 +163,11 @@ export function lz4CompressBlock(
     // Steps grow the longer no match is found, so incompressible data passes quickly.
     let attempts = 1 << 6;
     while (ip <= mfLimit) {
-      let seq = load32(src, ip);
+      let seq = d.getInt32(ip, true);
       let h = hash(seq);
       let ref = start + table[h];
       table[h] = ip - start;
-      if (ref >= ip || load32(src, ref) !== seq) {
+      if (ref >= ip || d.getInt32(ref, true) !== seq) {
         ip += attempts++ >>> 6;
         continue;
       }
@@ -181,6 +180,11 @@ export function lz4CompressBlock(
       for (;;) {
         let a = ip + 4;
         let b = ref + 4;
+        // Four bytes at a time, then the last few one by one.
+        while (a + 4 <= matchLimit && d.getInt32(a, true) === d.getInt32(b, true)) {
+          a += 4;
+          b += 4;
+        }
         while (a < matchLimit && src[a] === src[b]) {
           a++;
           b++;
@@ -194,13 +198,13 @@ export function lz4CompressBlock(
         ip = a;
         anchor = ip;
         if (ip > mfLimit) break;
-        table[hash(load32(src, ip - 2))] = ip - 2 - start;
+        table[hash(d.getInt32(ip - 2, true))] = ip - 2 - start;
         // A match right here continues without literals.
-        seq = load32(src, ip);
+        seq = d.getInt32(ip, true);
         h = hash(seq);
         ref = start + table[h];
         table[h] = ip - start;
-        if (ref >= ip || load32(src, ref) !== seq) break;
+        if (ref >= ip || d.getInt32(ref, true) !== seq) break;
       }
       ip++;
     }
