@@ -16,7 +16,7 @@ import {
 import { Reader } from "../framing/reader.ts";
 import type { Writer } from "../framing/writer.ts";
 import { type ApiSpec, isFlexible, responseHeaderFlexible } from "../protocol/api.ts";
-import { asKafkaError, type KafkaTransportError, TimeoutError } from "../transport/errors.ts";
+import { asKafkaError, type KafkaTransportError } from "../transport/errors.ts";
 import { QueueAdmission } from "./admission.ts";
 import { DeadlineTimer } from "./deadline.ts";
 import { RequestTimeoutError } from "./errors.ts";
@@ -29,7 +29,13 @@ import { Batch, IN_FLIGHT, type Pending, QUEUED, WRITING } from "./pending.ts";
 import type { BrokerSocket } from "./socket.ts";
 import type { Counters } from "./stats.ts";
 import type { TurnClock } from "./turn_clock.ts";
-import { encodeFailure, setupTimeoutError } from "./wording.ts";
+import {
+  encodeFailure,
+  frameRelative,
+  partlyWrittenTimeoutError,
+  setupTimeoutError,
+  socketMaxFailsError,
+} from "./wording.ts";
 
 /** What the pipeline needs from the connection it serves. */
 export interface PipelineHost {
@@ -588,21 +594,14 @@ export class Pipeline {
       if (p.setup) teardown ??= setupTimeoutError(p, where);
       else if (p.stage === WRITING) {
         // Another request written after a partly written one would be spliced into it.
-        teardown ??= new TimeoutError(
-          `Request ${p.apiName} v${p.apiVersion} (correlation id ${p.correlationId}) timed ` +
-            `out while partly written: disconnecting so that no other request is spliced into ` +
-            `it${where}`,
-        );
+        teardown ??= partlyWrittenTimeoutError(p, where);
       } else expiredInFlight++;
     }
     if (teardown === null && expiredInFlight > 0) {
       this.#consecutiveTimeouts += expiredInFlight;
       const limit = this.#o.socketMaxFails;
       if (limit > 0 && this.#consecutiveTimeouts >= limit) {
-        teardown = new TimeoutError(
-          `${this.#consecutiveTimeouts} request(s) timed out: disconnecting (socketMaxFails ` +
-            `${limit}); check broker load and requestTimeoutMs${where}`,
-        );
+        teardown = socketMaxFailsError(this.#consecutiveTimeouts, limit, where);
       }
     }
     if (teardown !== null) host.teardown(teardown);
@@ -613,22 +612,4 @@ export class Pipeline {
       this.#setupQueue.length > 0;
     if (next < Infinity && waiting) this.#timer.arm(next);
   };
-}
-
-/**
- * A reply is decoded where it lies in the received chunk, so a codec's offsets count from the
- * chunk; a `DecodeError` names the byte within the frame, as its `offset` promises.
- *
- * @param error The codec's error.
- * @param start Where the frame's body starts in the chunk.
- * @returns The error with a frame-relative offset (itself when the frame starts the chunk).
- */
-function frameRelative(error: DecodeError, start: number): DecodeError {
-  if (start === 0) return error;
-  const offset = error.offset - start;
-  const prefix = `Cannot decode field "${error.field}" at byte ${error.offset}: `;
-  const detail = error.message.startsWith(prefix)
-    ? error.message.slice(prefix.length)
-    : error.message;
-  return new DecodeError(error.field, offset, detail);
 }

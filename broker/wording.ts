@@ -17,7 +17,7 @@ import {
   TlsError,
 } from "../transport/errors.ts";
 import { ApiVersions } from "../protocol/api_versions.ts";
-import { FramingError } from "../framing/errors.ts";
+import { DecodeError, FramingError } from "../framing/errors.ts";
 import { BrokerState } from "./state.ts";
 
 /** A connection closed this soon after UP without SASL probably wanted SASL (librdkafka). */
@@ -321,4 +321,57 @@ export function insecureConnError(
       `not secure (Conn.secure is ${String(secure)}): nothing was sent on it; use a connector ` +
       `that dials TLS when ConnectOptions.tls is given${suffix}`,
   );
+}
+
+/**
+ * The error for a request that timed out while only part of it was written: the connection
+ * must go, since another request written after it would be spliced into its bytes.
+ *
+ * @param p The request: name, version and correlation id.
+ * @param suffix The connection's {@link where} suffix.
+ * @returns The error that tears the connection down.
+ */
+export function partlyWrittenTimeoutError(
+  p: { apiName: string; apiVersion: number; correlationId: number },
+  suffix: string,
+): TimeoutError {
+  return new TimeoutError(
+    `Request ${p.apiName} v${p.apiVersion} (correlation id ${p.correlationId}) timed ` +
+      `out while partly written: disconnecting so that no other request is spliced into ` +
+      `it${suffix}`,
+  );
+}
+
+/**
+ * The error for `socketMaxFails` consecutive request timeouts on one connection (librdkafka's
+ * `socket.max.fails`), which tears it down.
+ *
+ * @param count How many timed out in a row.
+ * @param limit The `socketMaxFails` setting.
+ * @param suffix The connection's {@link where} suffix.
+ * @returns The error.
+ */
+export function socketMaxFailsError(count: number, limit: number, suffix: string): TimeoutError {
+  return new TimeoutError(
+    `${count} request(s) timed out: disconnecting (socketMaxFails ${limit}); check broker ` +
+      `load and requestTimeoutMs${suffix}`,
+  );
+}
+
+/**
+ * A reply is decoded where it lies in the received chunk, so a codec's offsets count from the
+ * chunk; a `DecodeError` names the byte within the frame, as its `offset` promises.
+ *
+ * @param error The codec's error.
+ * @param start Where the frame's body starts in the chunk.
+ * @returns The error with a frame-relative offset (itself when the frame starts the chunk).
+ */
+export function frameRelative(error: DecodeError, start: number): DecodeError {
+  if (start === 0) return error;
+  const offset = error.offset - start;
+  const prefix = `Cannot decode field "${error.field}" at byte ${error.offset}: `;
+  const detail = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
+  return new DecodeError(error.field, offset, detail);
 }

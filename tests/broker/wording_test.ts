@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "../harness.ts";
-import { FramingError } from "../../framing/errors.ts";
+import { DecodeError, FramingError } from "../../framing/errors.ts";
 import { AuthenticationError } from "../../sasl/mechanism.ts";
 import {
   ConfigError,
@@ -16,13 +16,16 @@ import {
   bareMessage,
   dialHint,
   encodeFailure,
+  frameRelative,
   insecureConnError,
   isConnectionLoss,
   legacyRefusal,
   lossHint,
   lostError,
+  partlyWrittenTimeoutError,
   queuedTimeoutReason,
   setupTimeoutError,
+  socketMaxFailsError,
   where,
   withContext,
 } from "../../broker/wording.ts";
@@ -188,4 +191,26 @@ test("insecureConnError() names the connector", () => {
   function myConnector() {}
   assert.match(insecureConnError(myConnector, false, "").message, /connector myConnector returned/);
   assert.match(insecureConnError({ name: "" }, undefined, "").message, /\(anonymous\).*undefined/);
+});
+
+test("partlyWrittenTimeoutError() and socketMaxFailsError() say why the connection goes", () => {
+  const partly = partlyWrittenTimeoutError(
+    { apiName: "Produce", apiVersion: 11, correlationId: 42 },
+    " (after 5 ms in state UP)",
+  );
+  assert.ok(partly instanceof TimeoutError);
+  assert.match(partly.message, /^Request Produce v11 \(correlation id 42\) timed out while partly/);
+  assert.match(partly.message, /spliced into it \(after 5 ms in state UP\)$/);
+  const fails = socketMaxFailsError(3, 3, "");
+  assert.ok(fails instanceof TimeoutError);
+  assert.match(fails.message, /^3 request\(s\) timed out: disconnecting \(socketMaxFails 3\)/);
+});
+
+test("frameRelative() counts a DecodeError's offset from the frame, not the chunk", () => {
+  const inChunk = new DecodeError("topics.name", 130, "runs past the end");
+  const relative = frameRelative(inChunk, 100);
+  assert.equal(relative.offset, 30);
+  assert.equal(relative.field, "topics.name");
+  assert.match(relative.message, /at byte 30: runs past the end/);
+  assert.equal(frameRelative(inChunk, 0), inChunk);
 });
