@@ -37,12 +37,12 @@ import { dialFailure, guardDial, guardedConnector, targetOf } from "./dial.ts";
 import {
   ChainVerificationRequiredError,
   ConfigError,
-  ConnectionClosedError,
   KafkaTransportError,
   TimeoutError,
 } from "./errors.ts";
 import { ConnCore } from "./conn_core.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
+import { connectionLostError, osTimeoutError } from "./io_errors.ts";
 
 // The seam types and error classes every adapter entry point shares (see that module).
 export * from "./adapter_exports.ts";
@@ -139,16 +139,9 @@ function ioFailure(
     return tlsFailure(target, detail, error, "session");
   }
   if (error instanceof Deno.errors.TimedOut) {
-    return new TimeoutError(
-      `The operating system timed out ${doing} ${target} (${detail}): the network path to the ` +
-        "broker is broken",
-      { cause: error },
-    );
+    return osTimeoutError(target, doing, detail, error);
   }
-  return new ConnectionClosedError(
-    `Connection to ${target} was lost while ${doing} it (${detail})`,
-    { cause: error },
-  );
+  return connectionLostError(target, doing, detail, error);
 }
 
 /** A {@link Conn} over a `Deno.Conn` (TCP or TLS). */

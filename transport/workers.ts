@@ -73,13 +73,13 @@ import { dialFailure, guardedConnector } from "./dial.ts";
 import {
   AbortError,
   ConfigError,
-  ConnectionClosedError,
   ConnectionRefusedError,
   KafkaTransportError,
   TlsError,
 } from "./errors.ts";
 import { ConnCore } from "./conn_core.ts";
 import { classifyTlsFailure, tlsFailure } from "./tls_hints.ts";
+import { connectionLostError } from "./io_errors.ts";
 
 // The seam types and error classes every adapter entry point shares (see that module).
 export * from "./adapter_exports.ts";
@@ -261,10 +261,7 @@ function ioFailure(
   if (secure && kind !== "other" && kind !== "not-tls") {
     return tlsFailure(target, detail, error, "session");
   }
-  return new ConnectionClosedError(
-    `Connection to ${target} was lost while ${doing} it (${detail})`,
-    { cause: error },
-  );
+  return connectionLostError(target, doing, detail, error);
 }
 
 type Reader = ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;

@@ -10,8 +10,9 @@ import type { Socket } from "node:net";
 import type { Conn } from "../conn.ts";
 import { ConnCore } from "../conn_core.ts";
 import { dialFailure } from "../dial.ts";
-import { ConnectionClosedError, KafkaTransportError, TimeoutError } from "../errors.ts";
+import { ConnectionClosedError, KafkaTransportError } from "../errors.ts";
 import { tlsFailure } from "../tls_hints.ts";
+import { connectionLostError, osTimeoutError } from "../io_errors.ts";
 
 /**
  * Node's error code (`ECONNRESET`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...), if it has one.
@@ -77,16 +78,9 @@ export function ioFailure(
     return tlsFailure(target, detail, error, "session");
   }
   if (errorCode(error) === "ETIMEDOUT") {
-    return new TimeoutError(
-      `The operating system timed out ${doing} ${target} (${detail}): the network path to the ` +
-        "broker is broken",
-      { cause: error },
-    );
+    return osTimeoutError(target, doing, detail, error);
   }
-  return new ConnectionClosedError(
-    `Connection to ${target} was lost while ${doing} it (${detail})`,
-    { cause: error },
-  );
+  return connectionLostError(target, doing, detail, error);
 }
 
 /**
